@@ -1,0 +1,327 @@
+//! [`Event`]: Python's `threading.Event` / `asyncio.Event`.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use crate::raw::lazy::LazyBox;
+use crate::raw::list::{Wake, WaitList};
+use crate::raw::semaphore::wake_all;
+use crate::sync::{AtomicBool, Mutex, MutexGuard, Ordering};
+
+/// A flag that tasks can wait for: Python's [`threading.Event`] and
+/// [`asyncio.Event`].
+///
+/// | Python                          | warden                                          |
+/// |---------------------------------|-------------------------------------------------|
+/// | `ev = threading.Event()`        | `let ev = Event::new();`                        |
+/// | `ev.set()` / `ev.clear()`       | `ev.set()` / `ev.clear()`                       |
+/// | `ev.is_set()`                   | `ev.is_set()`                                   |
+/// | `ev.wait()` / `await ev.wait()` | `ev.wait().await`                               |
+/// | `ev.wait(timeout=0.5)`          | `timeout(d, ev.wait()).await.is_ok()`           |
+///
+/// # Set, then clear at once
+///
+/// Every task waiting when [`set`](Event::set) is called is released, even
+/// if [`clear`](Event::clear) follows before it runs — Python guarantees
+/// this, and a naive "sleep until the flag is true" loop breaks it (the
+/// waiter wakes, finds the flag false again, and sleeps forever). `set`
+/// marks each current waiter released; a waiter checks its mark, not the
+/// flag.
+///
+/// # Memory ordering
+///
+/// `set()` *happens before* every `wait` it releases returns, and before
+/// any `is_set()` that returns `true` because of it.
+///
+/// ```
+/// use std::sync::Arc;
+/// use warden::Event;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let start = Arc::new(Event::new());
+/// let runner = tokio::spawn({
+///     let start = start.clone();
+///     async move {
+///         start.wait().await;
+///         "running"
+///     }
+/// });
+/// start.set();
+/// start.clear(); // the runner was waiting: it is released all the same
+/// assert_eq!(runner.await.unwrap(), "running");
+/// # }
+/// ```
+///
+/// [`threading.Event`]: https://docs.python.org/3/library/threading.html#event-objects
+/// [`asyncio.Event`]: https://docs.python.org/3/library/asyncio-sync.html#asyncio.Event
+pub struct Event {
+    /// The flag. Written under the queue's mutex when set (so a waiter that
+    /// checks it under the mutex cannot miss the `set` that drains the
+    /// queue); `clear` and readers go without the mutex.
+    flag: AtomicBool,
+    /// Waiters; `set` unlinks every one (that is the "released" mark).
+    queue: LazyBox<Mutex<WaitList<()>>>,
+}
+
+impl Event {
+    const_fn! {
+        /// Creates a cleared event.
+        ///
+        /// ```
+        /// assert!(!warden::Event::new().is_set());
+        /// ```
+        pub const fn new() -> Event {
+            Event {
+                flag: AtomicBool::new(false),
+                queue: LazyBox::new(),
+            }
+        }
+    }
+
+    fn queue(&self) -> MutexGuard<'_, WaitList<()>> {
+        self.queue.get_or_init(|| Mutex::new(WaitList::new())).lock()
+    }
+
+    /// Sets the flag and releases every waiter. Setting a set event does
+    /// nothing.
+    ///
+    /// ```
+    /// let ev = warden::Event::new();
+    /// ev.set();
+    /// assert!(ev.is_set());
+    /// ```
+    pub fn set(&self) {
+        if self.flag.load(Ordering::Acquire) {
+            return;
+        }
+        self.set_slow();
+    }
+
+    /// Stores the flag under the queue's mutex, so a waiter (which checks
+    /// the flag under the same mutex before registering) either sees it or
+    /// is registered in time to be released here.
+    #[cold]
+    fn set_slow(&self) {
+        let mut q = self.queue();
+        self.flag.store(true, Ordering::Release);
+        let mut wakes = Vec::with_capacity(q.len());
+        while let Some((_, wake)) = q.pop_front() {
+            wakes.push(wake);
+        }
+        drop(q);
+        wake_all(wakes);
+    }
+
+    /// Clears the flag: later waits block until the next `set`. Waiters
+    /// already released by a `set` stay released.
+    ///
+    /// ```
+    /// let ev = warden::Event::new();
+    /// ev.set();
+    /// ev.clear();
+    /// assert!(!ev.is_set());
+    /// ```
+    pub fn clear(&self) {
+        self.flag.store(false, Ordering::Release);
+    }
+
+    /// Whether the flag is set.
+    ///
+    /// ```
+    /// let ev = warden::Event::new();
+    /// assert!(!ev.is_set());
+    /// ```
+    pub fn is_set(&self) -> bool {
+        self.flag.load(Ordering::Acquire)
+    }
+
+    /// Waits until the flag is set; ready on its first poll if it already
+    /// is. Behaves as `async fn wait(&self)`.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: dropping the future just removes the waiter; a `set`
+    /// it missed is not "used up" (every waiter is released by a `set`).
+    /// `tokio::time::timeout(d, ev.wait())` is Python's `ev.wait(timeout=d)`.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// use std::time::Duration;
+    /// let ev = warden::Event::new();
+    /// let timed_out = tokio::time::timeout(Duration::from_millis(5), ev.wait()).await;
+    /// assert!(timed_out.is_err()); // Python: ev.wait(0.005) -> False
+    /// ev.set();
+    /// ev.wait().await; // ready at once
+    /// # }
+    /// ```
+    pub fn wait(&self) -> EventWait<'_> {
+        EventWait {
+            event: self,
+            key: None,
+        }
+    }
+
+    /// Waits on this thread until the flag is set: the blocking twin of
+    /// [`wait`](Event::wait).
+    ///
+    /// # Panics
+    ///
+    /// If it would have to wait on a thread that runs async tasks; use
+    /// `.wait().await` there.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// let ev = Arc::new(warden::Event::new());
+    /// let setter = std::thread::spawn({
+    ///     let ev = ev.clone();
+    ///     move || ev.set()
+    /// });
+    /// ev.wait_blocking();
+    /// setter.join().unwrap();
+    /// ```
+    #[track_caller]
+    pub fn wait_blocking(&self) {
+        self.wait_blocking_until(None, "Event::wait_blocking");
+    }
+
+    /// Waits on this thread until the flag is set or `timeout` passes:
+    /// Python's `ev.wait(timeout)`. Returns `true` if released by a `set`
+    /// (or already set), `false` on timeout.
+    ///
+    /// # Panics
+    ///
+    /// If it would have to wait on a thread that runs async tasks.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let ev = warden::Event::new();
+    /// assert!(!ev.wait_timeout_blocking(Duration::from_millis(1)));
+    /// ev.set();
+    /// assert!(ev.wait_timeout_blocking(Duration::from_millis(1)));
+    /// ```
+    #[track_caller]
+    pub fn wait_timeout_blocking(&self, timeout: Duration) -> bool {
+        let deadline = Instant::now().checked_add(timeout);
+        // A timeout too large to represent is no timeout.
+        self.wait_blocking_until(deadline, "Event::wait_timeout_blocking")
+    }
+
+    #[track_caller]
+    fn wait_blocking_until(&self, deadline: Option<Instant>, method: &str) -> bool {
+        if self.is_set() {
+            return true;
+        }
+        crate::blocking::assert_may_block(method);
+        let key = {
+            let mut q = self.queue();
+            if self.flag.load(Ordering::Acquire) {
+                return true;
+            }
+            q.push_back((), Wake::current_thread())
+        };
+        loop {
+            match deadline {
+                None => crate::sync::park(),
+                Some(deadline) => {
+                    let now = Instant::now();
+                    if now < deadline {
+                        crate::sync::park_timeout(deadline - now);
+                    }
+                }
+            }
+            let mut q = self.queue();
+            let released = !q.is_linked(key);
+            if released || deadline.is_some_and(|d| Instant::now() >= d) {
+                q.remove(key);
+                return released;
+            }
+        }
+    }
+
+    /// Waiter records still allocated: 0 once nobody waits. For leak checks.
+    #[doc(hidden)]
+    pub fn __waiter_records(&self) -> usize {
+        self.queue.get().map_or(0, |q| q.lock().occupied())
+    }
+}
+
+impl Default for Event {
+    fn default() -> Self {
+        Event::new()
+    }
+}
+
+impl fmt::Debug for Event {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct("Event");
+        d.field("is_set", &self.is_set());
+        if let Some(q) = self.queue.get().and_then(Mutex::try_lock) {
+            d.field("waiters", &q.len());
+        }
+        d.finish()
+    }
+}
+
+/// The future of [`Event::wait`].
+///
+/// # Cancel safety
+///
+/// Dropping it removes the waiter; nothing else changes.
+#[must_use = "futures do nothing unless you `.await` or poll them"]
+pub struct EventWait<'a> {
+    event: &'a Event,
+    key: Option<usize>,
+}
+
+impl Future for EventWait<'_> {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.get_mut();
+        match this.key {
+            None => {
+                if this.event.is_set() {
+                    return Poll::Ready(());
+                }
+                let mut q = this.event.queue();
+                if this.event.flag.load(Ordering::Acquire) {
+                    return Poll::Ready(());
+                }
+                this.key = Some(q.push_back((), Wake::Task(cx.waker().clone())));
+                Poll::Pending
+            }
+            Some(key) => {
+                let mut q = this.event.queue();
+                if q.is_linked(key) {
+                    q.set_waker(key, cx.waker());
+                    Poll::Pending
+                } else {
+                    q.remove(key);
+                    this.key = None;
+                    Poll::Ready(())
+                }
+            }
+        }
+    }
+}
+
+impl Drop for EventWait<'_> {
+    fn drop(&mut self) {
+        if let Some(key) = self.key.take() {
+            self.event.queue().remove(key);
+        }
+    }
+}
+
+impl fmt::Debug for EventWait<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EventWait")
+            .field("queued", &self.key.is_some())
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,123 @@
+//! # warden
+//!
+//! Python's [`threading`] primitives for async Rust — [`Lock`], [`RLock`],
+//! [`Semaphore`] and [`BoundedSemaphore`], [`Event`], [`Condition`],
+//! [`Barrier`] — with Python's semantics, cancel-safe waits, and
+//! `#[guarded(lock)]` fields that cannot be touched without their lock.
+//!
+//! | Python (`threading` / `asyncio`)     | warden                    |
+//! |--------------------------------------|---------------------------|
+//! | `Lock`                               | [`Lock<T>`](Lock)         |
+//! | `RLock`                              | [`RLock<T>`](RLock)       |
+//! | `Semaphore`                          | [`Semaphore`]             |
+//! | `BoundedSemaphore`                   | [`BoundedSemaphore`]      |
+//! | `Event`                              | [`Event`]                 |
+//! | `Condition`                          | [`Condition`]             |
+//! | `Barrier`                            | [`Barrier`]               |
+//!
+//! Every wait is an `async fn` and **cancel safe**: dropping the future at
+//! any point leaves the primitive as if the caller had never waited. So
+//! `tokio::time::timeout(d, x.acquire())` is the faithful twin of Python's
+//! `acquire(timeout=d)`. Every wait also has a blocking twin
+//! (`acquire_blocking`, `wait_blocking`, ...) so one primitive can be shared
+//! by async tasks and OS threads.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use warden::{Event, Lock};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! let accounts = Arc::new(Lock::new(vec![100_i64, 100]));
+//! let done = Arc::new(Event::new());
+//! let transfer = tokio::spawn({
+//!     let (accounts, done) = (accounts.clone(), done.clone());
+//!     async move {
+//!         let mut a = accounts.acquire().await; // `with lock:`
+//!         a[0] -= 30;
+//!         a[1] += 30;
+//!         done.set();
+//!     }
+//! });
+//! done.wait().await;
+//! assert_eq!(accounts.acquire().await.iter().sum::<i64>(), 200);
+//! # transfer.await.unwrap();
+//! # }
+//! ```
+//!
+//! # When to use `std::sync` instead
+//!
+//! A critical section that never `.await`s and is shared only by tasks is
+//! cheaper under [`std::sync::Mutex`]. Reach for warden when the guard is
+//! held across `.await`, when you need Python's semantics (a `Condition`
+//! shared by several waits, a `Barrier` with an action, a `BoundedSemaphore`
+//! that refuses over-release), or when tasks and threads share a primitive.
+//!
+//! # Design
+//!
+//! * **State first.** `Lock`, `Semaphore` and `BoundedSemaphore` share one
+//!   fair semaphore core (`raw::semaphore`): one atomic word holding the
+//!   free permits and a "queued" bit, and a wait queue allocated on first
+//!   contention. `Lock<()>`, `Semaphore` and `Event` are two words. The
+//!   uncontended acquire and release are one compare-exchange each.
+//! * **FIFO hand-off.** A released permit goes straight to the first waiter;
+//!   nothing overtakes a waiter, so nothing starves.
+//! * **Cancel safety by ownership.** Each waiter owns one record in its
+//!   primitive's queue. A notifier marks the record and wakes it; only the
+//!   owner frees it. A waiter dropped after being notified therefore always
+//!   knows it, and passes the permit / notification on.
+//!
+//! # Model checking: loom
+//!
+//! The `warden-model` workspace package compiles these very sources a
+//! second time with `cfg(warden_model)`, which makes [`sync`](self) hand out
+//! loom's atomics, mutexes and threads. Its tests explore every
+//! interleaving (within loom's bounds) of each primitive's state machine:
+//! acquire/release races, cancellation while queued and after being
+//! granted, `set`-then-`clear`, `notify(n)` against cancellation, barrier
+//! withdrawal against tripping. They run under plain `cargo test`.
+//!
+//! We chose **loom** over shuttle because these state machines are small
+//! (one word plus a mutex-protected queue): loom's exhaustive search
+//! (bounded preemptions) proves the 2–3-thread cases for every schedule,
+//! where shuttle would sample them. Compiling the model as its own package
+//! (rather than `--cfg loom` on this one) keeps it inside the one test
+//! command and away from tokio's own `cfg(loom)` code.
+//!
+//! [`threading`]: https://docs.python.org/3/library/threading.html
+
+#![doc(test(attr(deny(warnings))))]
+#![cfg_attr(warden_model, allow(dead_code, unused_imports))]
+
+/// Declares a `const fn` that is a plain `fn` in the loom model (loom's
+/// atomics and mutexes cannot be built in const context).
+macro_rules! const_fn {
+    ($(#[$attr:meta])* $vis:vis const fn $($rest:tt)*) => {
+        #[cfg(not(warden_model))]
+        $(#[$attr])* $vis const fn $($rest)*
+        #[cfg(warden_model)]
+        $(#[$attr])* $vis fn $($rest)*
+    };
+}
+
+mod blocking;
+mod bounded_semaphore;
+mod error;
+mod event;
+mod lock;
+mod raw;
+mod semaphore;
+mod sync;
+
+pub use bounded_semaphore::BoundedSemaphore;
+pub use error::{BrokenBarrierError, TooManyReleases};
+pub use event::Event;
+pub use lock::{Lock, LockGuard, OwnedLockGuard};
+pub use semaphore::{OwnedSemaphorePermit, Semaphore, SemaphorePermit};
+
+/// The named futures returned by warden's `async` methods.
+pub mod futures {
+    pub use crate::event::EventWait;
+    pub use crate::lock::LockAcquire;
+    pub use crate::semaphore::SemaphoreAcquire;
+}

@@ -1,0 +1,526 @@
+//! [`Lock`]: Python's `threading.Lock` / `asyncio.Lock`, holding its data.
+
+use std::cell::UnsafeCell;
+use std::fmt;
+use std::future::Future;
+use std::marker::PhantomData;
+use std::ops::{Deref, DerefMut};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use crate::raw::semaphore::RawSemaphore;
+
+/// A mutual-exclusion lock for async code: Python's [`threading.Lock`] and
+/// [`asyncio.Lock`], holding the data it protects, as [`std::sync::Mutex`]
+/// does.
+///
+/// | Python                                   | warden                                    |
+/// |------------------------------------------|-------------------------------------------|
+/// | `lock = threading.Lock()`                | `let lock = Lock::new(data);`             |
+/// | `with lock: ...` / `async with lock:`    | `let guard = lock.acquire().await;`       |
+/// | `lock.acquire(blocking=False)`           | `lock.try_acquire()`                      |
+/// | `lock.acquire(timeout=0.5)`              | `timeout(d, lock.acquire()).await`        |
+/// | `lock.release()`                         | `drop(guard)` (or the end of its scope)   |
+/// | `lock.locked()`                          | `lock.locked()`                           |
+///
+/// The data is reachable only through the [`LockGuard`], so forgetting to
+/// take the lock does not compile, and releasing a lock you do not hold
+/// cannot be written (Python raises `RuntimeError` for both at run time).
+///
+/// # Which lock should I use?
+///
+/// * [`Lock`] when the critical section is async (holds the guard across an
+///   `.await`) or when tasks and threads share the data.
+/// * [`RLock`](crate::RLock) when the same task must take the lock again
+///   while holding it (re-entry on a `Lock` deadlocks, as in Python).
+/// * [`std::sync::Mutex`] for short critical sections that never `.await`:
+///   it is cheaper still, and holding it across `.await` is a compile error
+///   on multi-thread runtimes.
+///
+/// # Fairness
+///
+/// Strictly first-come first-served. Releasing a lock that tasks wait for
+/// hands it to the longest waiting one; neither [`try_acquire`](Lock::try_acquire)
+/// nor a newly arriving [`acquire`](Lock::acquire) can take it first. No
+/// waiter starves.
+///
+/// # Memory ordering
+///
+/// Releasing the lock *happens before* the next acquisition of it returns:
+/// everything written while holding a guard is visible to the next holder.
+/// Uncontended, acquiring is one compare-exchange (Acquire) and releasing
+/// one compare-exchange (Release).
+///
+/// # Panics and poisoning
+///
+/// A guard dropped while a panic unwinds releases the lock, as Python's
+/// `with lock:` releases on an exception. There is no poisoning: the data
+/// may be half-updated, exactly as in Python; keep invariants restorable.
+///
+/// # Examples
+///
+/// ```
+/// use std::sync::Arc;
+/// use warden::Lock;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let balance = Arc::new(Lock::new(100_i64));
+/// let tasks: Vec<_> = (0..10)
+///     .map(|_| {
+///         let balance = balance.clone();
+///         tokio::spawn(async move {
+///             let mut b = balance.acquire().await;
+///             *b -= 10;
+///         })
+///     })
+///     .collect();
+/// for t in tasks {
+///     t.await.unwrap();
+/// }
+/// assert_eq!(*balance.acquire().await, 0);
+/// # }
+/// ```
+///
+/// [`threading.Lock`]: https://docs.python.org/3/library/threading.html#lock-objects
+/// [`asyncio.Lock`]: https://docs.python.org/3/library/asyncio-sync.html#asyncio.Lock
+pub struct Lock<T: ?Sized = ()> {
+    /// A semaphore with one permit: free (1), held (0), held with a queue.
+    pub(crate) raw: RawSemaphore,
+    data: UnsafeCell<T>,
+}
+
+// SAFETY: the `Lock` owns a `T`; sending the lock sends the `T`.
+unsafe impl<T: ?Sized + Send> Send for Lock<T> {}
+// SAFETY: through `&Lock<T>` a caller gets `&mut T` only while holding the
+// single permit, so at most one thread touches the `T` at a time, which
+// needs `T: Send` and not `T: Sync` (the same bound as `std::sync::Mutex`).
+unsafe impl<T: ?Sized + Send> Sync for Lock<T> {}
+
+impl<T> Lock<T> {
+    const_fn! {
+        /// Creates an unlocked lock holding `value`.
+        ///
+        /// ```
+        /// static COUNTER: warden::Lock<u64> = warden::Lock::new(0);
+        /// assert!(!COUNTER.locked());
+        /// ```
+        pub const fn new(value: T) -> Lock<T> {
+            Lock {
+                raw: RawSemaphore::new(1),
+                data: UnsafeCell::new(value),
+            }
+        }
+    }
+
+    /// Consumes the lock and returns its data.
+    ///
+    /// ```
+    /// let lock = warden::Lock::new(vec![1, 2]);
+    /// assert_eq!(lock.into_inner(), vec![1, 2]);
+    /// ```
+    pub fn into_inner(self) -> T {
+        self.data.into_inner()
+    }
+}
+
+impl<T: ?Sized> Lock<T> {
+    /// Waits for the lock and returns a guard that releases it on drop:
+    /// Python's `with lock:` / `async with lock:`.
+    ///
+    /// Behaves as `async fn acquire(&self) -> LockGuard<'_, T>`; the future
+    /// is a named type ([`LockAcquire`]) so it is small and `Unpin`.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe. Dropping the future before it completes leaves the lock
+    /// as if this call had never been made: its place in the queue is
+    /// withdrawn, and if the lock had already been handed to it, the lock is
+    /// passed on to the next waiter. So `tokio::time::timeout(d,
+    /// lock.acquire())` is Python's `lock.acquire(timeout=d)`.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// use std::time::Duration;
+    /// let lock = warden::Lock::new(0);
+    /// let held = lock.acquire().await;
+    /// // Python: lock.acquire(timeout=0.01) -> False
+    /// let again = tokio::time::timeout(Duration::from_millis(10), lock.acquire()).await;
+    /// assert!(again.is_err());
+    /// drop(held);
+    /// *lock.acquire().await += 1;
+    /// # }
+    /// ```
+    #[inline]
+    pub fn acquire(&self) -> LockAcquire<'_, T> {
+        LockAcquire {
+            lock: Some(self),
+            key: None,
+        }
+    }
+
+    /// Takes the lock if it is free and nobody waits for it: Python's
+    /// `lock.acquire(blocking=False)`.
+    ///
+    /// ```
+    /// let lock = warden::Lock::new(());
+    /// let guard = lock.try_acquire().expect("free");
+    /// assert!(lock.try_acquire().is_none());
+    /// drop(guard);
+    /// assert!(lock.try_acquire().is_some());
+    /// ```
+    #[inline]
+    pub fn try_acquire(&self) -> Option<LockGuard<'_, T>> {
+        self.raw.try_acquire_one().then(|| LockGuard::new(self))
+    }
+
+    /// Waits for the lock and returns a guard that keeps the lock alive
+    /// through an [`Arc`], for guards that must be `'static` (moved into a
+    /// spawned task, stored in a struct).
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe, as [`acquire`](Lock::acquire).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// use std::sync::Arc;
+    /// let lock = Arc::new(warden::Lock::new(String::new()));
+    /// let mut guard = lock.clone().acquire_owned().await;
+    /// tokio::spawn(async move { guard.push_str("written elsewhere") })
+    ///     .await
+    ///     .unwrap();
+    /// assert_eq!(*lock.acquire().await, "written elsewhere");
+    /// # }
+    /// ```
+    pub async fn acquire_owned(self: Arc<Self>) -> OwnedLockGuard<T> {
+        self.acquire().await.forget_release();
+        OwnedLockGuard::new(self)
+    }
+
+    /// Takes the lock if it is free and nobody waits, as an owned guard.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// let lock = Arc::new(warden::Lock::new(1));
+    /// let guard = lock.clone().try_acquire_owned().unwrap();
+    /// assert!(lock.locked());
+    /// drop(guard);
+    /// assert!(!lock.locked());
+    /// ```
+    pub fn try_acquire_owned(self: Arc<Self>) -> Option<OwnedLockGuard<T>> {
+        self.raw
+            .try_acquire_one()
+            .then(|| OwnedLockGuard::new(self))
+    }
+
+    /// Waits for the lock on this thread: the blocking twin of
+    /// [`acquire`](Lock::acquire), for code on plain threads or in
+    /// `tokio::task::spawn_blocking`. Shares the queue (and its FIFO order)
+    /// with async waiters.
+    ///
+    /// # Panics
+    ///
+    /// If the lock is taken and this is called on a thread that runs async
+    /// tasks (a runtime worker, or the thread in a runtime's `block_on`),
+    /// where waiting would stall the runtime: use `.acquire().await` there.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// let lock = Arc::new(warden::Lock::new(0));
+    /// let threads: Vec<_> = (0..4)
+    ///     .map(|_| {
+    ///         let lock = lock.clone();
+    ///         std::thread::spawn(move || *lock.acquire_blocking() += 1)
+    ///     })
+    ///     .collect();
+    /// threads.into_iter().for_each(|t| t.join().unwrap());
+    /// assert_eq!(*lock.acquire_blocking(), 4);
+    /// ```
+    #[track_caller]
+    pub fn acquire_blocking(&self) -> LockGuard<'_, T> {
+        if !self.raw.try_acquire_one() {
+            self.raw.acquire_blocking(1, "Lock::acquire_blocking");
+        }
+        LockGuard::new(self)
+    }
+
+    /// Whether the lock is held right now (Python's `locked()`). The answer
+    /// may be stale by the time you read it; use it for monitoring, not for
+    /// deciding to acquire.
+    ///
+    /// ```
+    /// let lock = warden::Lock::new(());
+    /// let guard = lock.try_acquire();
+    /// assert!(lock.locked());
+    /// drop(guard);
+    /// assert!(!lock.locked());
+    /// ```
+    pub fn locked(&self) -> bool {
+        self.raw.available() == 0
+    }
+
+    /// The data, through an exclusive borrow of the lock: no locking needed,
+    /// the borrow checker already proves nobody else holds it.
+    ///
+    /// ```
+    /// let mut lock = warden::Lock::new(1);
+    /// *lock.get_mut() += 1;
+    /// assert_eq!(lock.into_inner(), 2);
+    /// ```
+    pub fn get_mut(&mut self) -> &mut T {
+        self.data.get_mut()
+    }
+
+    /// Waiter records still allocated: 0 once nobody waits. For leak checks.
+    #[doc(hidden)]
+    pub fn __waiter_records(&self) -> usize {
+        self.raw.records()
+    }
+}
+
+impl<T: Default> Default for Lock<T> {
+    fn default() -> Self {
+        Lock::new(T::default())
+    }
+}
+
+impl<T> From<T> for Lock<T> {
+    fn from(value: T) -> Self {
+        Lock::new(value)
+    }
+}
+
+/// Shows the data when the lock is free and `<locked>` when it is held,
+/// without ever waiting.
+impl<T: ?Sized + fmt::Debug> fmt::Debug for Lock<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct("Lock");
+        match self.try_acquire() {
+            Some(guard) => d.field("data", &&*guard),
+            None => d.field("data", &format_args!("<locked>")),
+        };
+        d.finish_non_exhaustive()
+    }
+}
+
+/// The future of [`Lock::acquire`]; resolves to a [`LockGuard`].
+///
+/// # Cancel safety
+///
+/// Dropping it withdraws the caller from the queue (or passes the lock on
+/// if it had been handed over already).
+#[must_use = "futures do nothing unless you `.await` or poll them"]
+pub struct LockAcquire<'a, T: ?Sized> {
+    /// `None` once the guard has been returned.
+    lock: Option<&'a Lock<T>>,
+    /// Our waiter record in the lock's queue, if we are queued.
+    key: Option<usize>,
+}
+
+impl<'a, T: ?Sized> Future for LockAcquire<'a, T> {
+    type Output = LockGuard<'a, T>;
+
+    #[inline]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<LockGuard<'a, T>> {
+        let this = self.get_mut();
+        let lock = this
+            .lock
+            .expect("LockAcquire polled after it returned its guard");
+        if this.key.is_none() && lock.raw.try_acquire_one() {
+            this.lock = None;
+            return Poll::Ready(LockGuard::new(lock));
+        }
+        match lock.raw.poll_acquire(1, &mut this.key, cx) {
+            Poll::Ready(()) => {
+                this.lock = None;
+                Poll::Ready(LockGuard::new(lock))
+            }
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+impl<T: ?Sized> Drop for LockAcquire<'_, T> {
+    fn drop(&mut self) {
+        if let (Some(lock), Some(key)) = (self.lock, self.key.take()) {
+            lock.raw.cancel(key);
+        }
+    }
+}
+
+impl<T: ?Sized> fmt::Debug for LockAcquire<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LockAcquire")
+            .field("queued", &self.key.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Proof of holding a [`Lock`]: derefs to its data; releases it on drop.
+///
+/// `Send` when `T: Send` (hold it across `.await` in a spawned task),
+/// `Sync` when `T: Send + Sync`.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let lock = warden::Lock::new(vec![1]);
+/// {
+///     let mut guard = lock.acquire().await;
+///     guard.push(2);
+/// } // released here
+/// assert_eq!(*lock.acquire().await, [1, 2]);
+/// # }
+/// ```
+#[must_use = "if unused the Lock will immediately unlock"]
+#[clippy::has_significant_drop]
+pub struct LockGuard<'a, T: ?Sized> {
+    pub(crate) lock: &'a Lock<T>,
+    /// `&mut T` makes the guard `Sync` only when `T: Sync`.
+    _data: PhantomData<&'a mut T>,
+}
+
+impl<'a, T: ?Sized> LockGuard<'a, T> {
+    fn new(lock: &'a Lock<T>) -> Self {
+        Self {
+            lock,
+            _data: PhantomData,
+        }
+    }
+
+    /// The lock this guard holds (an associated function, so it does not
+    /// shadow a method of `T`).
+    ///
+    /// ```
+    /// let lock = warden::Lock::new(());
+    /// let guard = lock.try_acquire().unwrap();
+    /// assert!(std::ptr::eq(warden::LockGuard::source(&guard), &lock));
+    /// ```
+    pub fn source(guard: &Self) -> &'a Lock<T> {
+        guard.lock
+    }
+
+    /// Gives up the guard without releasing the permit (the caller takes
+    /// over the release).
+    fn forget_release(self) {
+        std::mem::forget(self);
+    }
+}
+
+impl<T: ?Sized> Drop for LockGuard<'_, T> {
+    #[inline]
+    fn drop(&mut self) {
+        self.lock.raw.release_one();
+    }
+}
+
+impl<T: ?Sized> Deref for LockGuard<'_, T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        // SAFETY: this guard owns the lock's single permit, so no other
+        // reference to the data exists until it is dropped; the shared
+        // borrow of the guard bounds the returned reference.
+        unsafe { &*self.lock.data.get() }
+    }
+}
+
+impl<T: ?Sized> DerefMut for LockGuard<'_, T> {
+    fn deref_mut(&mut self) -> &mut T {
+        // SAFETY: as in `deref`; the exclusive borrow of the guard makes the
+        // returned `&mut T` the only reference.
+        unsafe { &mut *self.lock.data.get() }
+    }
+}
+
+impl<T: ?Sized + fmt::Debug> fmt::Debug for LockGuard<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&**self, f)
+    }
+}
+
+impl<T: ?Sized + fmt::Display> fmt::Display for LockGuard<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&**self, f)
+    }
+}
+
+/// An owned proof of holding a [`Lock`] kept in an [`Arc`]: `'static` when
+/// `T` is, so it can move into spawned tasks. From [`Lock::acquire_owned`].
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// use std::sync::Arc;
+/// let lock = Arc::new(warden::Lock::new(0));
+/// let mut guard = lock.clone().acquire_owned().await;
+/// *guard = 7;
+/// drop(guard);
+/// assert_eq!(*lock.acquire().await, 7);
+/// # }
+/// ```
+#[must_use = "if unused the Lock will immediately unlock"]
+#[clippy::has_significant_drop]
+pub struct OwnedLockGuard<T: ?Sized> {
+    pub(crate) lock: Arc<Lock<T>>,
+    /// Makes the guard `Sync` only when `T: Sync`.
+    _data: PhantomData<T>,
+}
+
+impl<T: ?Sized> OwnedLockGuard<T> {
+    fn new(lock: Arc<Lock<T>>) -> Self {
+        Self {
+            lock,
+            _data: PhantomData,
+        }
+    }
+
+    /// The lock this guard holds.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// let lock = Arc::new(warden::Lock::new(()));
+    /// let guard = lock.clone().try_acquire_owned().unwrap();
+    /// assert!(Arc::ptr_eq(warden::OwnedLockGuard::source(&guard), &lock));
+    /// ```
+    pub fn source(guard: &Self) -> &Arc<Lock<T>> {
+        &guard.lock
+    }
+}
+
+impl<T: ?Sized> Drop for OwnedLockGuard<T> {
+    #[inline]
+    fn drop(&mut self) {
+        self.lock.raw.release_one();
+    }
+}
+
+impl<T: ?Sized> Deref for OwnedLockGuard<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        // SAFETY: this guard owns the lock's single permit; see `LockGuard`.
+        unsafe { &*self.lock.data.get() }
+    }
+}
+
+impl<T: ?Sized> DerefMut for OwnedLockGuard<T> {
+    fn deref_mut(&mut self) -> &mut T {
+        // SAFETY: this guard owns the lock's single permit; see `LockGuard`.
+        unsafe { &mut *self.lock.data.get() }
+    }
+}
+
+impl<T: ?Sized + fmt::Debug> fmt::Debug for OwnedLockGuard<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&**self, f)
+    }
+}
+
+impl<T: ?Sized + fmt::Display> fmt::Display for OwnedLockGuard<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&**self, f)
+    }
+}

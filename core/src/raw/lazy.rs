@@ -1,0 +1,106 @@
+//! A heap value allocated on first use, one pointer wide.
+//!
+//! Wait queues are only needed once a primitive is contended. Keeping them
+//! behind a lazily set pointer keeps `Lock<()>`, `Semaphore` and `Event` at
+//! two words (state + this pointer) and makes their constructors `const`.
+
+use std::ptr;
+
+use crate::sync::{AtomicPtr, Ordering};
+
+pub(crate) struct LazyBox<T> {
+    /// Null until first use; then a pointer from `Box::into_raw` that stays
+    /// valid and unchanged until `drop`.
+    ptr: AtomicPtr<T>,
+}
+
+impl<T> LazyBox<T> {
+    const_fn! {
+        pub(crate) const fn new() -> Self {
+            Self {
+                ptr: AtomicPtr::new(ptr::null_mut()),
+            }
+        }
+    }
+
+    /// The value, if it was ever created.
+    pub(crate) fn get(&self) -> Option<&T> {
+        let p = self.ptr.load(Ordering::Acquire);
+        // SAFETY: a non-null pointer was produced by `Box::into_raw` in
+        // `get_or_init` and published with Release (paired with the Acquire
+        // load above); it is freed only in `drop`, which needs `&mut self`,
+        // so it outlives the `&self` borrow we return.
+        (!p.is_null()).then(|| unsafe { &*p })
+    }
+
+    /// The value, creating it with `init` on first use. Racing creators
+    /// both allocate; one wins, the other frees its copy.
+    #[cold]
+    pub(crate) fn get_or_init(&self, init: impl FnOnce() -> T) -> &T {
+        if let Some(value) = self.get() {
+            return value;
+        }
+        let fresh = Box::into_raw(Box::new(init()));
+        match self
+            .ptr
+            .compare_exchange(ptr::null_mut(), fresh, Ordering::AcqRel, Ordering::Acquire)
+        {
+            // SAFETY: we just published `fresh` (from `Box::into_raw`); it
+            // stays valid until `drop`, see `get`.
+            Ok(_) => unsafe { &*fresh },
+            Err(winner) => {
+                // SAFETY: `fresh` came from `Box::into_raw` just above and
+                // was never shared (the exchange failed), so we own it.
+                drop(unsafe { Box::from_raw(fresh) });
+                // SAFETY: `winner` is non-null (the exchange failed against
+                // it) and was published by another `get_or_init`; see `get`.
+                unsafe { &*winner }
+            }
+        }
+    }
+}
+
+impl<T> Drop for LazyBox<T> {
+    fn drop(&mut self) {
+        let p = self.ptr.load(Ordering::Acquire);
+        if !p.is_null() {
+            // SAFETY: `&mut self` proves no borrow from `get` is alive, and
+            // the pointer came from `Box::into_raw`; nobody frees it but us.
+            drop(unsafe { Box::from_raw(p) });
+        }
+    }
+}
+
+// SAFETY: `LazyBox<T>` owns a `Box<T>`; sending it sends the `T`.
+unsafe impl<T: Send> Send for LazyBox<T> {}
+// SAFETY: `&LazyBox<T>` hands out `&T` (needs `T: Sync`) and may create the
+// `T` on any thread that then gets dropped elsewhere (needs `T: Send`).
+unsafe impl<T: Send + Sync> Sync for LazyBox<T> {}
+
+#[cfg(all(test, not(warden_model)))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn created_once_and_dropped() {
+        let lazy = LazyBox::new();
+        assert!(lazy.get().is_none());
+        let first: *const Vec<u8> = lazy.get_or_init(|| vec![1]);
+        let second: *const Vec<u8> = lazy.get_or_init(|| vec![2]);
+        assert_eq!(first, second);
+        assert_eq!(lazy.get().unwrap(), &vec![1]);
+    }
+
+    #[test]
+    fn racing_initialisers_agree() {
+        let lazy = std::sync::Arc::new(LazyBox::new());
+        let handles: Vec<_> = (0..4)
+            .map(|i| {
+                let lazy = lazy.clone();
+                std::thread::spawn(move || std::ptr::from_ref(lazy.get_or_init(|| i)) as usize)
+            })
+            .collect();
+        let ptrs: Vec<_> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+        assert!(ptrs.windows(2).all(|w| w[0] == w[1]));
+    }
+}

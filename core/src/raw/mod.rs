@@ -1,0 +1,7 @@
+//! The untyped machinery every primitive shares: the wait list, the lazily
+//! allocated queue, the fair semaphore. Generic code (`Lock<T>`) only wraps
+//! it, so it is compiled once.
+
+pub(crate) mod lazy;
+pub(crate) mod list;
+pub(crate) mod semaphore;

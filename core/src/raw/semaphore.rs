@@ -1,0 +1,355 @@
+//! The fair counting semaphore under `Lock`, `RLock`, `Semaphore` and
+//! `BoundedSemaphore`.
+//!
+//! # State
+//!
+//! ```text
+//! state: usize = permits << 1 | QUEUED
+//!                ^^^^^^^        ^^^^^^ bit 0: someone waits in `queue`
+//!                bits 1..: permits free for the taking
+//! ```
+//!
+//! * **Fast paths.** With `QUEUED` clear, acquiring is one compare-exchange
+//!   that subtracts permits (Acquire on success) and releasing is one
+//!   compare-exchange that adds them (Release). No lock, no fence.
+//! * **`QUEUED` set ⇒ free permits are 0.** Everything released while tasks
+//!   wait is handed straight to the front of the queue, so a newcomer's
+//!   fast path (which needs `QUEUED` clear) can never overtake a waiter:
+//!   strict FIFO, no starvation, `acquire_many` included.
+//! * **`QUEUED` changes only under the queue's mutex**, and while it is set
+//!   only the mutex holder writes `state`. Every update made under the
+//!   mutex is therefore a plain consequence of the queue's contents.
+//!
+//! A waiter asking for `n` permits collects them as they are released; its
+//! partial collection (`Need::got`) is counted in `Queue::held`. When it has
+//! all `n` it is unlinked (still owning its slot) and woken; the permits are
+//! then its. A waiter dropped while queued gives back what it collected; one
+//! dropped after being granted gives back all `n` — either way they go to
+//! the next waiter, so cancellation never leaks a permit or a wake-up.
+
+use std::task::{Context, Poll};
+
+use super::lazy::LazyBox;
+use super::list::{Wake, WaitList};
+use crate::sync::{AtomicUsize, Mutex, MutexGuard, Ordering};
+
+const QUEUED: usize = 1;
+const ONE: usize = 1 << 1;
+
+/// The largest number of permits a semaphore can hold.
+pub(crate) const MAX_PERMITS: usize = usize::MAX >> 2;
+
+struct Need {
+    /// Permits this waiter asked for.
+    wanted: usize,
+    /// Permits handed to it so far (all of them once it is unlinked).
+    got: usize,
+}
+
+struct Queue {
+    list: WaitList<Need>,
+    /// Sum of `got` over waiters still in the FIFO: permits that exist but
+    /// are neither free nor owned by a finished acquire.
+    held: usize,
+}
+
+pub(crate) struct RawSemaphore {
+    state: AtomicUsize,
+    queue: LazyBox<Mutex<Queue>>,
+}
+
+impl RawSemaphore {
+    const_fn! {
+        pub(crate) const fn new(permits: usize) -> Self {
+            assert!(
+                permits <= MAX_PERMITS,
+                "a semaphore holds at most usize::MAX >> 2 permits"
+            );
+            Self {
+                state: AtomicUsize::new(permits << 1),
+                queue: LazyBox::new(),
+            }
+        }
+    }
+
+    fn queue(&self) -> MutexGuard<'_, Queue> {
+        self.queue
+            .get_or_init(|| {
+                Mutex::new(Queue {
+                    list: WaitList::new(),
+                    held: 0,
+                })
+            })
+            .lock()
+    }
+
+    /// Free permits (0 while anyone waits).
+    pub(crate) fn available(&self) -> usize {
+        self.state.load(Ordering::Acquire) >> 1
+    }
+
+    /// Tasks or threads waiting, without blocking (`None` if the queue is
+    /// busy at this instant).
+    pub(crate) fn waiters(&self) -> Option<usize> {
+        match self.queue.get() {
+            None => Some(0),
+            Some(q) => q.try_lock().map(|q| q.list.len()),
+        }
+    }
+
+    /// Waiter records still allocated (queued, or granted but not yet
+    /// picked up). Zero when idle: tests use it to prove nothing leaks.
+    pub(crate) fn records(&self) -> usize {
+        self.queue.get().map_or(0, |q| q.lock().list.occupied())
+    }
+
+    /// Takes `n` permits if they are free and nobody waits.
+    #[inline]
+    pub(crate) fn try_acquire(&self, n: usize) -> bool {
+        let need = n << 1;
+        let mut s = self.state.load(Ordering::Relaxed);
+        // `QUEUED` set makes `s < need` or leaves the low bit set, which
+        // the subtraction would clear: check it explicitly.
+        while s & QUEUED == 0 && s >= need {
+            match self.state.compare_exchange_weak(
+                s,
+                s - need,
+                Ordering::Acquire,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return true,
+                Err(actual) => s = actual,
+            }
+        }
+        false
+    }
+
+    /// For a semaphore that never holds more than one permit (a lock): a
+    /// single compare-exchange from "one free, nobody queued" to "none free".
+    /// Any other state means the permit is taken.
+    #[inline]
+    pub(crate) fn try_acquire_one(&self) -> bool {
+        self.state
+            .compare_exchange(ONE, 0, Ordering::Acquire, Ordering::Relaxed)
+            .is_ok()
+    }
+
+    /// Returns `n` permits: to the waiters first, in order, then to the pool.
+    ///
+    /// # Panics
+    ///
+    /// If the semaphore would hold more than [`MAX_PERMITS`].
+    #[inline]
+    pub(crate) fn release(&self, n: usize) {
+        let add = checked_permits(n);
+        let mut s = self.state.load(Ordering::Relaxed);
+        while s & QUEUED == 0 {
+            let new = s
+                .checked_add(add)
+                .filter(|new| new >> 1 <= MAX_PERMITS)
+                .unwrap_or_else(|| too_many_permits(s >> 1, n));
+            match self
+                .state
+                .compare_exchange_weak(s, new, Ordering::Release, Ordering::Relaxed)
+            {
+                Ok(_) => return,
+                Err(actual) => s = actual,
+            }
+        }
+        self.release_slow(n);
+    }
+
+    /// Releases the one permit of a lock: "none free, nobody queued" back
+    /// to "one free", or a hand-off to the first waiter.
+    #[inline]
+    pub(crate) fn release_one(&self) {
+        if self
+            .state
+            .compare_exchange(0, ONE, Ordering::Release, Ordering::Relaxed)
+            .is_err()
+        {
+            self.release_slow(1);
+        }
+    }
+
+    #[cold]
+    fn release_slow(&self, n: usize) {
+        let mut q = self.queue();
+        let wakes = self.release_locked(&mut q, n);
+        drop(q);
+        wake_all(wakes);
+    }
+
+    /// Release under the queue mutex. `QUEUED` may have been cleared since
+    /// the caller looked, so look again.
+    fn release_locked(&self, q: &mut Queue, mut n: usize) -> Vec<Wake> {
+        let mut s = self.state.load(Ordering::Relaxed);
+        while s & QUEUED == 0 {
+            let new = s
+                .checked_add(checked_permits(n))
+                .filter(|new| new >> 1 <= MAX_PERMITS)
+                .unwrap_or_else(|| too_many_permits(s >> 1, n));
+            match self
+                .state
+                .compare_exchange_weak(s, new, Ordering::Release, Ordering::Relaxed)
+            {
+                Ok(_) => return Vec::new(),
+                Err(actual) => s = actual,
+            }
+        }
+        if q.held.checked_add(n).is_none_or(|total| total > MAX_PERMITS) {
+            too_many_permits(q.held, n);
+        }
+        // `QUEUED` is set and we hold the mutex: `state` is ours to write.
+        let mut wakes = Vec::new();
+        while n > 0 {
+            let Some(key) = q.list.front() else { break };
+            let need = q.list.data_mut(key);
+            let give = n.min(need.wanted - need.got);
+            need.got += give;
+            n -= give;
+            q.held += give;
+            if need.got == need.wanted {
+                q.held -= need.wanted;
+                wakes.push(q.list.unlink(key));
+            }
+        }
+        if q.list.is_empty() {
+            // Nobody waits any more: clear `QUEUED`, free what is left.
+            self.state.store(n << 1, Ordering::Release);
+        }
+        wakes
+    }
+
+    /// Called when `try_acquire` failed: queues the caller for `n` permits,
+    /// taking what is free now. Returns `None` if it got all `n` after all.
+    #[cold]
+    fn enqueue(&self, n: usize, wake: Wake) -> Option<usize> {
+        let mut q = self.queue();
+        let mut s = self.state.load(Ordering::Relaxed);
+        let got = loop {
+            if s & QUEUED != 0 {
+                break 0; // free permits are 0 while anyone waits
+            }
+            let (new, got) = if s >> 1 >= n {
+                (s - (n << 1), n)
+            } else {
+                (QUEUED, s >> 1)
+            };
+            match self
+                .state
+                .compare_exchange(s, new, Ordering::Acquire, Ordering::Relaxed)
+            {
+                Ok(_) if got == n => return None,
+                Ok(_) => break got,
+                Err(actual) => s = actual,
+            }
+        };
+        q.held += got;
+        Some(q.list.push_back(Need { wanted: n, got }, wake))
+    }
+
+    /// Polls for `n` permits on behalf of a future whose waiter record is
+    /// `key`. `Ready` means the permits are the caller's and `key` is `None`.
+    pub(crate) fn poll_acquire(
+        &self,
+        n: usize,
+        key: &mut Option<usize>,
+        cx: &mut Context<'_>,
+    ) -> Poll<()> {
+        match *key {
+            None => {
+                if self.try_acquire(n) {
+                    return Poll::Ready(());
+                }
+                match self.enqueue(n, Wake::Task(cx.waker().clone())) {
+                    None => Poll::Ready(()),
+                    Some(k) => {
+                        *key = Some(k);
+                        Poll::Pending
+                    }
+                }
+            }
+            Some(k) => {
+                let mut q = self.queue();
+                if q.list.is_linked(k) {
+                    q.list.set_waker(k, cx.waker());
+                    Poll::Pending
+                } else {
+                    q.list.remove(k);
+                    *key = None;
+                    Poll::Ready(())
+                }
+            }
+        }
+    }
+
+    /// Withdraws the waiter `key` (its future was dropped), handing back
+    /// whatever it had collected — all `n` if it had been granted them.
+    pub(crate) fn cancel(&self, key: usize) {
+        let mut q = self.queue();
+        let linked = q.list.is_linked(key);
+        let need = q.list.remove(key);
+        let give_back = if linked {
+            q.held -= need.got;
+            need.got
+        } else {
+            need.wanted
+        };
+        // Even with nothing to give back, a release of 0 clears `QUEUED`
+        // if this was the last waiter.
+        let wakes = self.release_locked(&mut q, give_back);
+        drop(q);
+        wake_all(wakes);
+    }
+
+    /// Waits for `n` permits on this thread.
+    pub(crate) fn acquire_blocking(&self, n: usize, method: &str) {
+        if self.try_acquire(n) {
+            return;
+        }
+        crate::blocking::assert_may_block(method);
+        let Some(key) = self.enqueue(n, Wake::current_thread()) else {
+            return;
+        };
+        loop {
+            crate::sync::park();
+            let mut q = self.queue();
+            if !q.list.is_linked(key) {
+                q.list.remove(key);
+                return;
+            }
+        }
+    }
+}
+
+impl Drop for RawSemaphore {
+    fn drop(&mut self) {
+        debug_assert!(
+            self.queue.get().is_none_or(|q| q.lock().list.occupied() == 0),
+            "a semaphore dropped with waiters registered"
+        );
+    }
+}
+
+fn checked_permits(n: usize) -> usize {
+    if n > MAX_PERMITS {
+        too_many_permits(0, n);
+    }
+    n << 1
+}
+
+#[cold]
+#[track_caller]
+fn too_many_permits(have: usize, add: usize) -> ! {
+    panic!(
+        "releasing {add} permits to a semaphore holding {have} would exceed \
+         the maximum of usize::MAX >> 2 permits"
+    )
+}
+
+pub(crate) fn wake_all(wakes: Vec<Wake>) {
+    for wake in wakes {
+        wake.wake();
+    }
+}

@@ -1,0 +1,583 @@
+//! [`Semaphore`]: Python's `threading.Semaphore` / `asyncio.Semaphore`.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use crate::BoundedSemaphore;
+use crate::raw::semaphore::{MAX_PERMITS, RawSemaphore};
+use crate::sync::{AtomicUsize, Ordering};
+
+/// A counting semaphore for async code: Python's [`threading.Semaphore`]
+/// and [`asyncio.Semaphore`].
+///
+/// | Python                                   | warden                                       |
+/// |------------------------------------------|----------------------------------------------|
+/// | `sem = threading.Semaphore(3)`           | `let sem = Semaphore::new(3);`               |
+/// | `with sem: ...`                          | `let permit = sem.acquire().await;`          |
+/// | `sem.acquire(blocking=False)`            | `sem.try_acquire()`                          |
+/// | `sem.acquire(timeout=0.5)`               | `timeout(d, sem.acquire()).await`            |
+/// | `sem.release()` / `sem.release(n)`       | `drop(permit)` / `sem.release(n)`            |
+/// | (no Python equivalent)                   | `sem.acquire_many(n).await`                  |
+///
+/// A permit returns to the semaphore when its [`SemaphorePermit`] drops.
+/// As in Python, [`release`](Semaphore::release) may add permits beyond the
+/// initial count (use [`BoundedSemaphore`] to forbid that), and a permit
+/// can be kept taken with [`SemaphorePermit::forget`].
+///
+/// # Fairness
+///
+/// First-come first-served: a permit released while tasks wait goes to the
+/// first of them, and neither [`try_acquire`](Semaphore::try_acquire) nor a
+/// newly arriving `acquire` takes it ahead of them. A waiter asking for many
+/// permits collects them as they come back and is not starved by smaller
+/// requests behind it (which wait their turn).
+///
+/// # Memory ordering
+///
+/// Releasing a permit *happens before* the acquisition that receives it
+/// returns. Uncontended, acquiring and releasing are one compare-exchange
+/// each (Acquire and Release).
+///
+/// # Examples
+///
+/// At most two tasks inside at once:
+///
+/// ```
+/// use std::sync::Arc;
+/// use std::sync::atomic::{AtomicUsize, Ordering};
+/// use warden::Semaphore;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let pool = Arc::new(Semaphore::new(2));
+/// let inside = Arc::new(AtomicUsize::new(0));
+/// let tasks: Vec<_> = (0..8)
+///     .map(|_| {
+///         let (pool, inside) = (pool.clone(), inside.clone());
+///         tokio::spawn(async move {
+///             let _permit = pool.acquire().await;
+///             assert!(inside.fetch_add(1, Ordering::SeqCst) < 2);
+///             tokio::task::yield_now().await;
+///             inside.fetch_sub(1, Ordering::SeqCst);
+///         })
+///     })
+///     .collect();
+/// for t in tasks {
+///     t.await.unwrap();
+/// }
+/// assert_eq!(pool.available_permits(), 2);
+/// # }
+/// ```
+///
+/// [`threading.Semaphore`]: https://docs.python.org/3/library/threading.html#semaphore-objects
+/// [`asyncio.Semaphore`]: https://docs.python.org/3/library/asyncio-sync.html#asyncio.Semaphore
+pub struct Semaphore {
+    pub(crate) raw: RawSemaphore,
+}
+
+impl Semaphore {
+    /// The most permits a semaphore can hold: `usize::MAX >> 2`.
+    pub const MAX_PERMITS: usize = MAX_PERMITS;
+
+    const_fn! {
+        /// Creates a semaphore with `permits` free permits.
+        ///
+        /// # Panics
+        ///
+        /// If `permits` exceeds [`Semaphore::MAX_PERMITS`].
+        ///
+        /// ```
+        /// let sem = warden::Semaphore::new(3);
+        /// assert_eq!(sem.available_permits(), 3);
+        /// ```
+        pub const fn new(permits: usize) -> Semaphore {
+            Semaphore {
+                raw: RawSemaphore::new(permits),
+            }
+        }
+    }
+
+    /// Waits for one permit: Python's `with sem:` / `sem.acquire()`.
+    ///
+    /// Behaves as `async fn acquire(&self) -> SemaphorePermit<'_>`.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe. Dropping the future withdraws the caller from the queue
+    /// without losing its place's permits: anything handed to it goes on to
+    /// the next waiter. `tokio::time::timeout(d, sem.acquire())` is Python's
+    /// `sem.acquire(timeout=d)`.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let sem = warden::Semaphore::new(1);
+    /// let permit = sem.acquire().await;
+    /// assert_eq!(sem.available_permits(), 0);
+    /// drop(permit);
+    /// assert_eq!(sem.available_permits(), 1);
+    /// # }
+    /// ```
+    pub fn acquire(&self) -> SemaphoreAcquire<'_> {
+        SemaphoreAcquire::new(&self.raw, None, 1)
+    }
+
+    /// Waits for `n` permits at once, first-come first-served.
+    ///
+    /// `acquire_many(0)` is ready at once with an empty permit (it takes
+    /// nothing, so it need not queue behind anyone).
+    ///
+    /// # Panics
+    ///
+    /// If `n` exceeds [`Semaphore::MAX_PERMITS`]: no semaphore can ever
+    /// hold that many.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: permits collected while queued are handed to the next
+    /// waiter when the future is dropped.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let sem = warden::Semaphore::new(5);
+    /// let three = sem.acquire_many(3).await;
+    /// assert_eq!(three.permits(), 3);
+    /// assert_eq!(sem.available_permits(), 2);
+    /// # }
+    /// ```
+    #[track_caller]
+    pub fn acquire_many(&self, n: usize) -> SemaphoreAcquire<'_> {
+        assert_within_max(n);
+        SemaphoreAcquire::new(&self.raw, None, n)
+    }
+
+    /// Takes one permit if one is free and nobody waits: Python's
+    /// `sem.acquire(blocking=False)`.
+    ///
+    /// ```
+    /// let sem = warden::Semaphore::new(1);
+    /// let permit = sem.try_acquire().unwrap();
+    /// assert!(sem.try_acquire().is_none());
+    /// drop(permit);
+    /// ```
+    pub fn try_acquire(&self) -> Option<SemaphorePermit<'_>> {
+        self.try_acquire_many(1)
+    }
+
+    /// Takes `n` permits if they are free and nobody waits.
+    ///
+    /// ```
+    /// let sem = warden::Semaphore::new(2);
+    /// assert!(sem.try_acquire_many(3).is_none());
+    /// assert_eq!(sem.try_acquire_many(2).unwrap().permits(), 2);
+    /// ```
+    pub fn try_acquire_many(&self, n: usize) -> Option<SemaphorePermit<'_>> {
+        (n == 0 || (n <= MAX_PERMITS && self.raw.try_acquire(n)))
+            .then(|| SemaphorePermit::new(&self.raw, None, n))
+    }
+
+    /// Waits for one permit, returned as an owned permit that keeps the
+    /// semaphore alive through an [`Arc`] (for moving into spawned tasks).
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe, as [`acquire`](Semaphore::acquire).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// use std::sync::Arc;
+    /// let sem = Arc::new(warden::Semaphore::new(1));
+    /// let permit = sem.clone().acquire_owned().await;
+    /// tokio::spawn(async move { drop(permit) }).await.unwrap();
+    /// assert_eq!(sem.available_permits(), 1);
+    /// # }
+    /// ```
+    pub async fn acquire_owned(self: Arc<Self>) -> OwnedSemaphorePermit {
+        self.acquire_many_owned(1).await
+    }
+
+    /// Waits for `n` permits, returned as an owned permit.
+    ///
+    /// # Panics
+    ///
+    /// If `n` exceeds [`Semaphore::MAX_PERMITS`].
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe, as [`acquire_many`](Semaphore::acquire_many).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// use std::sync::Arc;
+    /// let sem = Arc::new(warden::Semaphore::new(4));
+    /// let permit = sem.clone().acquire_many_owned(3).await;
+    /// assert_eq!(permit.permits(), 3);
+    /// # }
+    /// ```
+    pub async fn acquire_many_owned(self: Arc<Self>, n: usize) -> OwnedSemaphorePermit {
+        self.acquire_many(n).await.forget_silently();
+        OwnedSemaphorePermit {
+            source: OwnedSource::Plain(self),
+            permits: n,
+        }
+    }
+
+    /// Waits for one permit on this thread: the blocking twin of
+    /// [`acquire`](Semaphore::acquire), sharing its FIFO queue.
+    ///
+    /// # Panics
+    ///
+    /// If it would have to wait on a thread that runs async tasks; use
+    /// `.acquire().await` there.
+    ///
+    /// ```
+    /// let sem = warden::Semaphore::new(1);
+    /// let permit = sem.acquire_blocking();
+    /// assert_eq!(sem.available_permits(), 0);
+    /// drop(permit);
+    /// ```
+    #[track_caller]
+    pub fn acquire_blocking(&self) -> SemaphorePermit<'_> {
+        self.raw.acquire_blocking(1, "Semaphore::acquire_blocking");
+        SemaphorePermit::new(&self.raw, None, 1)
+    }
+
+    /// Waits for `n` permits on this thread: the blocking twin of
+    /// [`acquire_many`](Semaphore::acquire_many).
+    ///
+    /// # Panics
+    ///
+    /// If `n` exceeds [`Semaphore::MAX_PERMITS`], or if it would have to
+    /// wait on a thread that runs async tasks.
+    ///
+    /// ```
+    /// let sem = warden::Semaphore::new(3);
+    /// assert_eq!(sem.acquire_many_blocking(2).permits(), 2);
+    /// ```
+    #[track_caller]
+    pub fn acquire_many_blocking(&self, n: usize) -> SemaphorePermit<'_> {
+        assert_within_max(n);
+        if n > 0 {
+            self.raw
+                .acquire_blocking(n, "Semaphore::acquire_many_blocking");
+        }
+        SemaphorePermit::new(&self.raw, None, n)
+    }
+
+    /// Adds `n` permits, Python's `release(n)`: waiters are served first, in
+    /// order. May raise the count above the initial one (as Python's
+    /// `Semaphore`; [`BoundedSemaphore`] refuses). `release(0)` does nothing.
+    ///
+    /// # Panics
+    ///
+    /// If the semaphore would hold more than [`Semaphore::MAX_PERMITS`].
+    ///
+    /// ```
+    /// let sem = warden::Semaphore::new(0);
+    /// sem.release(2);
+    /// assert_eq!(sem.available_permits(), 2);
+    /// ```
+    #[track_caller]
+    pub fn release(&self, n: usize) {
+        if n > 0 {
+            self.raw.release(n);
+        }
+    }
+
+    /// Permits free right now (0 while tasks wait: released permits go to
+    /// them first).
+    ///
+    /// ```
+    /// let sem = warden::Semaphore::new(2);
+    /// let _p = sem.try_acquire();
+    /// assert_eq!(sem.available_permits(), 1);
+    /// ```
+    pub fn available_permits(&self) -> usize {
+        self.raw.available()
+    }
+
+    /// Waiter records still allocated: 0 once nobody waits. For leak checks.
+    #[doc(hidden)]
+    pub fn __waiter_records(&self) -> usize {
+        self.raw.records()
+    }
+}
+
+impl Default for Semaphore {
+    /// A semaphore with one permit, as Python's `Semaphore()`.
+    fn default() -> Self {
+        Semaphore::new(1)
+    }
+}
+
+impl fmt::Debug for Semaphore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct("Semaphore");
+        d.field("available_permits", &self.available_permits());
+        if let Some(waiters) = self.raw.waiters() {
+            d.field("waiters", &waiters);
+        }
+        d.finish()
+    }
+}
+
+#[track_caller]
+pub(crate) fn assert_within_max(n: usize) {
+    assert!(
+        n <= MAX_PERMITS,
+        "acquire_many({n}) can never succeed: a semaphore holds at most \
+         usize::MAX >> 2 permits"
+    );
+}
+
+/// The future of [`Semaphore::acquire`] and [`Semaphore::acquire_many`] (and
+/// of [`BoundedSemaphore`]'s); resolves to a [`SemaphorePermit`].
+///
+/// # Cancel safety
+///
+/// Dropping it withdraws the caller from the queue and passes on any
+/// permits it had been handed.
+#[must_use = "futures do nothing unless you `.await` or poll them"]
+pub struct SemaphoreAcquire<'a> {
+    /// `None` once the permit has been returned.
+    raw: Option<&'a RawSemaphore>,
+    bound: Option<&'a AtomicUsize>,
+    n: usize,
+    key: Option<usize>,
+}
+
+impl<'a> SemaphoreAcquire<'a> {
+    pub(crate) fn new(raw: &'a RawSemaphore, bound: Option<&'a AtomicUsize>, n: usize) -> Self {
+        Self {
+            raw: Some(raw),
+            bound,
+            n,
+            key: None,
+        }
+    }
+}
+
+impl<'a> Future for SemaphoreAcquire<'a> {
+    type Output = SemaphorePermit<'a>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<SemaphorePermit<'a>> {
+        let this = self.get_mut();
+        let raw = this
+            .raw
+            .expect("SemaphoreAcquire polled after it returned its permit");
+        if this.n == 0 || raw.poll_acquire(this.n, &mut this.key, cx).is_ready() {
+            this.raw = None;
+            return Poll::Ready(SemaphorePermit::new(raw, this.bound, this.n));
+        }
+        Poll::Pending
+    }
+}
+
+impl Drop for SemaphoreAcquire<'_> {
+    fn drop(&mut self) {
+        if let (Some(raw), Some(key)) = (self.raw, self.key.take()) {
+            raw.cancel(key);
+        }
+    }
+}
+
+impl fmt::Debug for SemaphoreAcquire<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SemaphoreAcquire")
+            .field("permits", &self.n)
+            .field("queued", &self.key.is_some())
+            .finish()
+    }
+}
+
+/// Permits taken from a [`Semaphore`] or [`BoundedSemaphore`]; they return
+/// to it on drop (Python's `release()` at the end of `with sem:`).
+///
+/// ```
+/// let sem = warden::Semaphore::new(1);
+/// {
+///     let _permit = sem.try_acquire().unwrap();
+///     assert_eq!(sem.available_permits(), 0);
+/// }
+/// assert_eq!(sem.available_permits(), 1);
+/// ```
+#[must_use = "the permit returns to the semaphore as soon as it is dropped"]
+#[clippy::has_significant_drop]
+pub struct SemaphorePermit<'a> {
+    raw: &'a RawSemaphore,
+    /// For a `BoundedSemaphore`: its count of forgotten permits, which is
+    /// what a manual `release` may give back.
+    bound: Option<&'a AtomicUsize>,
+    permits: usize,
+}
+
+impl<'a> SemaphorePermit<'a> {
+    pub(crate) fn new(raw: &'a RawSemaphore, bound: Option<&'a AtomicUsize>, permits: usize) -> Self {
+        Self {
+            raw,
+            bound,
+            permits,
+        }
+    }
+
+    /// Keeps the permits taken: they do not return on drop. Python's
+    /// `acquire()` without a matching `release()`; give them back later
+    /// with `release(n)`.
+    ///
+    /// ```
+    /// let sem = warden::Semaphore::new(2);
+    /// sem.try_acquire().unwrap().forget();
+    /// assert_eq!(sem.available_permits(), 1);
+    /// sem.release(1);
+    /// assert_eq!(sem.available_permits(), 2);
+    /// ```
+    pub fn forget(mut self) {
+        if let Some(forgotten) = self.bound {
+            forgotten.fetch_add(self.permits, Ordering::Relaxed);
+        }
+        self.permits = 0; // nothing left for `drop` to return
+    }
+
+    /// Hands the permits over to an owned permit (not a `forget`: a
+    /// bounded semaphore's forgotten count stays as it is).
+    pub(crate) fn forget_silently(mut self) {
+        self.permits = 0;
+    }
+
+    /// How many permits this holds.
+    ///
+    /// ```
+    /// let sem = warden::Semaphore::new(3);
+    /// assert_eq!(sem.try_acquire_many(2).unwrap().permits(), 2);
+    /// ```
+    pub fn permits(&self) -> usize {
+        self.permits
+    }
+}
+
+impl Drop for SemaphorePermit<'_> {
+    fn drop(&mut self) {
+        if self.permits > 0 {
+            self.raw.release(self.permits);
+        }
+    }
+}
+
+impl fmt::Debug for SemaphorePermit<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SemaphorePermit")
+            .field("permits", &self.permits)
+            .finish_non_exhaustive()
+    }
+}
+
+pub(crate) enum OwnedSource {
+    Plain(Arc<Semaphore>),
+    Bounded(Arc<BoundedSemaphore>),
+}
+
+impl OwnedSource {
+    fn raw(&self) -> &RawSemaphore {
+        match self {
+            OwnedSource::Plain(sem) => &sem.raw,
+            OwnedSource::Bounded(sem) => &sem.sem.raw,
+        }
+    }
+}
+
+/// Permits that keep their [`Semaphore`] (or [`BoundedSemaphore`]) alive
+/// through an [`Arc`]; they return to it on drop.
+///
+/// ```
+/// use std::sync::Arc;
+/// let sem = Arc::new(warden::Semaphore::new(1));
+/// let permit: warden::OwnedSemaphorePermit = sem.clone().try_acquire_owned().unwrap();
+/// assert_eq!(permit.permits(), 1);
+/// drop(permit);
+/// assert_eq!(sem.available_permits(), 1);
+/// ```
+#[must_use = "the permit returns to the semaphore as soon as it is dropped"]
+#[clippy::has_significant_drop]
+pub struct OwnedSemaphorePermit {
+    pub(crate) source: OwnedSource,
+    pub(crate) permits: usize,
+}
+
+impl OwnedSemaphorePermit {
+    /// Keeps the permits taken (see [`SemaphorePermit::forget`]).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// let sem = Arc::new(warden::Semaphore::new(1));
+    /// sem.clone().try_acquire_owned().unwrap().forget();
+    /// assert_eq!(sem.available_permits(), 0);
+    /// ```
+    pub fn forget(mut self) {
+        if let OwnedSource::Bounded(sem) = &self.source {
+            sem.forgotten.fetch_add(self.permits, Ordering::Relaxed);
+        }
+        self.permits = 0; // nothing left for `drop` to return
+    }
+
+    /// How many permits this holds.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// let sem = Arc::new(warden::Semaphore::new(2));
+    /// assert_eq!(sem.try_acquire_many_owned(2).unwrap().permits(), 2);
+    /// ```
+    pub fn permits(&self) -> usize {
+        self.permits
+    }
+}
+
+impl Drop for OwnedSemaphorePermit {
+    fn drop(&mut self) {
+        if self.permits > 0 {
+            self.source.raw().release(self.permits);
+        }
+    }
+}
+
+impl fmt::Debug for OwnedSemaphorePermit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OwnedSemaphorePermit")
+            .field("permits", &self.permits)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Semaphore {
+    /// Takes one permit if free and nobody waits, as an owned permit.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// let sem = Arc::new(warden::Semaphore::new(1));
+    /// let p = sem.clone().try_acquire_owned().unwrap();
+    /// assert!(sem.clone().try_acquire_owned().is_none());
+    /// drop(p);
+    /// ```
+    pub fn try_acquire_owned(self: Arc<Self>) -> Option<OwnedSemaphorePermit> {
+        self.try_acquire_many_owned(1)
+    }
+
+    /// Takes `n` permits if free and nobody waits, as an owned permit.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// let sem = Arc::new(warden::Semaphore::new(3));
+    /// assert_eq!(sem.try_acquire_many_owned(3).unwrap().permits(), 3);
+    /// ```
+    pub fn try_acquire_many_owned(self: Arc<Self>, n: usize) -> Option<OwnedSemaphorePermit> {
+        (n == 0 || (n <= MAX_PERMITS && self.raw.try_acquire(n))).then(|| OwnedSemaphorePermit {
+            source: OwnedSource::Plain(self),
+            permits: n,
+        })
+    }
+}
