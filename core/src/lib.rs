@@ -106,6 +106,7 @@ mod error;
 mod event;
 mod lock;
 mod raw;
+mod rlock;
 mod semaphore;
 mod sync;
 
@@ -113,11 +114,13 @@ pub use bounded_semaphore::BoundedSemaphore;
 pub use error::{BrokenBarrierError, TooManyReleases};
 pub use event::Event;
 pub use lock::{Lock, LockGuard, OwnedLockGuard};
+pub use rlock::{RLock, RLockGuard};
 pub use semaphore::{OwnedSemaphorePermit, Semaphore, SemaphorePermit};
 
 /// The named futures returned by warden's `async` methods.
 pub mod futures {
     pub use crate::event::EventWait;
     pub use crate::lock::LockAcquire;
+    pub use crate::rlock::RLockAcquire;
     pub use crate::semaphore::SemaphoreAcquire;
 }

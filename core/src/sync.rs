@@ -65,3 +65,17 @@ impl<T> Mutex<T> {
 pub(crate) use std::sync::atomic::AtomicPtr;
 #[cfg(warden_model)]
 pub(crate) use loom::sync::atomic::AtomicPtr;
+
+/// The id of the current thread (loom's simulated thread in the model).
+#[cfg(not(warden_model))]
+pub(crate) fn current_thread_id() -> std::thread::ThreadId {
+    std::thread::current().id()
+}
+#[cfg(warden_model)]
+pub(crate) fn current_thread_id() -> loom::thread::ThreadId {
+    loom::thread::current().id()
+}
+#[cfg(not(warden_model))]
+pub(crate) type ThreadId = std::thread::ThreadId;
+#[cfg(warden_model)]
+pub(crate) type ThreadId = loom::thread::ThreadId;

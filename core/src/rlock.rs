@@ -1,0 +1,446 @@
+//! [`RLock`]: Python's `threading.RLock`, re-entrant per task.
+
+use std::fmt;
+use std::future::Future;
+use std::marker::PhantomData;
+use std::ops::Deref;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use crate::raw::semaphore::RawSemaphore;
+use crate::sync::{Mutex, ThreadId, current_thread_id};
+
+/// A re-entrant lock: Python's [`threading.RLock`], for async tasks.
+///
+/// The task holding an `RLock` may acquire it again without deadlock; it
+/// is released when the last of its guards drops. Python's `asyncio` has no
+/// `RLock`; this one is for tasks (and threads).
+///
+/// | Python                          | warden                                 |
+/// |---------------------------------|----------------------------------------|
+/// | `rl = threading.RLock()`        | `let rl = RLock::new(data);`           |
+/// | `with rl:` (nested)             | `let g = rl.acquire().await;` (nested) |
+/// | `rl.acquire(blocking=False)`    | `rl.try_acquire()`                     |
+/// | `rl.acquire(timeout=0.5)`       | `timeout(d, rl.acquire()).await`       |
+///
+/// # Who is the owner?
+///
+/// The owner is the current **tokio task** wherever
+/// [`tokio::task::try_id`] gives one — an async task, or the closure of a
+/// `spawn_blocking`. Elsewhere (a `block_on` future, a plain thread) the
+/// owner is the current **thread**.
+///
+/// * **Why not the thread?** On a multi-thread runtime a task moves between
+///   worker threads at every `.await`, and one worker runs many tasks. A
+///   thread-owned lock would let *another task* on the same worker re-enter
+///   (breaking exclusion) and make the owner a stranger to its own lock
+///   after it migrates (deadlocking it). The task is the unit that holds a
+///   guard across `.await`, so the task is the owner.
+/// * **Branches of one task share it.** The futures of one `join!` or
+///   `select!` run inside one task, so they are one owner: while one branch
+///   holds the lock, another branch's `acquire` re-enters at once. Do not
+///   use an `RLock` to exclude branches of the same task from each other;
+///   use a [`Lock`](crate::Lock).
+/// * **A guard moved to another task still holds the lock**, and releases
+///   it when dropped there. The owner stays the acquiring task.
+///
+/// # Why only `&T`?
+///
+/// Re-entry means two guards of the same lock can be alive at once (and,
+/// through a moved guard, on two threads), so an `RLockGuard` derefs to
+/// `&T` only, like [`std::sync::ReentrantLock`]. Mutate through interior
+/// mutability (`Cell`, `RefCell`, atomics, a [`Lock`](crate::Lock) inside).
+/// That is also what makes this sound on a multi-thread runtime without any
+/// `unsafe`: the lock never hands out `&mut T`, so even in the worst case —
+/// a finished owner task whose id is reused — two holders could only share
+/// `&T`, which `RLockGuard: Send` already requires to be safe (`T: Sync`).
+///
+/// # Fairness and memory ordering
+///
+/// First acquisitions are served first-come first-served (the same FIFO
+/// hand-off as [`Lock`](crate::Lock)); re-entry by the owner never waits.
+/// The final release *happens before* the next owner's acquisition returns.
+///
+/// ```
+/// use std::cell::RefCell;
+/// use warden::RLock;
+///
+/// async fn add(log: &RLock<RefCell<Vec<u32>>>, n: u32) {
+///     let guard = log.acquire().await;
+///     guard.borrow_mut().push(n);
+///     if n > 0 {
+///         Box::pin(add(log, n - 1)).await; // re-enters: no deadlock
+///     }
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let log = RLock::new(RefCell::new(Vec::new()));
+/// add(&log, 3).await;
+/// assert_eq!(*log.acquire().await.borrow(), [3, 2, 1, 0]);
+/// # }
+/// ```
+///
+/// [`threading.RLock`]: https://docs.python.org/3/library/threading.html#rlock-objects
+pub struct RLock<T: ?Sized = ()> {
+    /// Held (its one permit taken) from the owner's first acquisition to
+    /// its last release; other tasks queue on it, FIFO.
+    raw: RawSemaphore,
+    /// Who holds `raw`, and how many guards it has out. Written only by
+    /// whoever holds `raw` (or drops the last guard).
+    owner: Mutex<Ownership>,
+    data: T,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Owner {
+    Task(tokio::task::Id),
+    Thread(ThreadId),
+}
+
+impl Owner {
+    fn current() -> Owner {
+        match tokio::task::try_id() {
+            Some(id) => Owner::Task(id),
+            None => Owner::Thread(current_thread_id()),
+        }
+    }
+}
+
+struct Ownership {
+    owner: Option<Owner>,
+    depth: usize,
+}
+
+impl<T> RLock<T> {
+    const_fn! {
+        /// Creates an unlocked re-entrant lock holding `value`.
+        ///
+        /// ```
+        /// static LOG: warden::RLock<Vec<u8>> = warden::RLock::new(Vec::new());
+        /// assert!(!LOG.locked());
+        /// ```
+        pub const fn new(value: T) -> RLock<T> {
+            RLock {
+                raw: RawSemaphore::new(1),
+                owner: Mutex::new(Ownership {
+                    owner: None,
+                    depth: 0,
+                }),
+                data: value,
+            }
+        }
+    }
+
+    /// Consumes the lock and returns its data.
+    ///
+    /// ```
+    /// assert_eq!(warden::RLock::new(3).into_inner(), 3);
+    /// ```
+    pub fn into_inner(self) -> T {
+        self.data
+    }
+}
+
+impl<T: ?Sized> RLock<T> {
+    /// Waits for the lock, or re-enters it at once if the current task (or
+    /// thread, outside tasks) already holds it. Behaves as
+    /// `async fn acquire(&self) -> RLockGuard<'_, T>`.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe: dropping the future withdraws it from the queue, and
+    /// passes the lock on if it had already been handed over.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let rl = warden::RLock::new(());
+    /// let outer = rl.acquire().await;
+    /// let inner = rl.acquire().await; // same task: re-entry
+    /// drop(inner);
+    /// assert!(rl.locked());
+    /// drop(outer);
+    /// assert!(!rl.locked());
+    /// # }
+    /// ```
+    pub fn acquire(&self) -> RLockAcquire<'_, T> {
+        RLockAcquire {
+            lock: Some(self),
+            key: None,
+        }
+    }
+
+    /// Re-enters if the current task holds the lock, or takes it if it is
+    /// free and nobody waits: Python's `acquire(blocking=False)`.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// use std::sync::Arc;
+    /// let rl = Arc::new(warden::RLock::new(()));
+    /// let g = rl.try_acquire().unwrap();
+    /// assert!(rl.try_acquire().is_some()); // the owner re-enters
+    /// let other = tokio::spawn({
+    ///     let rl = rl.clone();
+    ///     async move { rl.try_acquire().is_some() }
+    /// });
+    /// assert!(!other.await.unwrap()); // another task cannot
+    /// drop(g);
+    /// # }
+    /// ```
+    pub fn try_acquire(&self) -> Option<RLockGuard<'_, T>> {
+        let me = Owner::current();
+        if self.reenter(me) || self.try_acquire_first(me) {
+            Some(RLockGuard::new(self))
+        } else {
+            None
+        }
+    }
+
+    /// Waits for the lock on this thread (or re-enters it): the blocking
+    /// twin of [`acquire`](RLock::acquire). The owner is determined as for
+    /// `acquire`: the `spawn_blocking` task, or else the thread.
+    ///
+    /// # Panics
+    ///
+    /// If it would have to wait on a thread that runs async tasks.
+    ///
+    /// ```
+    /// let rl = warden::RLock::new(());
+    /// let a = rl.acquire_blocking();
+    /// let b = rl.acquire_blocking(); // same thread: re-entry
+    /// drop((a, b));
+    /// assert!(!rl.locked());
+    /// ```
+    #[track_caller]
+    pub fn acquire_blocking(&self) -> RLockGuard<'_, T> {
+        let me = Owner::current();
+        if !self.reenter(me) && !self.try_acquire_first(me) {
+            self.raw.acquire_blocking(1, "RLock::acquire_blocking");
+            self.became_owner(me);
+        }
+        RLockGuard::new(self)
+    }
+
+    /// Whether any task or thread holds the lock right now.
+    ///
+    /// ```
+    /// let rl = warden::RLock::new(());
+    /// let g = rl.try_acquire();
+    /// assert!(rl.locked());
+    /// drop(g);
+    /// assert!(!rl.locked());
+    /// ```
+    pub fn locked(&self) -> bool {
+        self.raw.available() == 0
+    }
+
+    /// The data, through an exclusive borrow of the lock (no locking needed).
+    ///
+    /// ```
+    /// let mut rl = warden::RLock::new(1);
+    /// *rl.get_mut() += 1;
+    /// assert_eq!(rl.into_inner(), 2);
+    /// ```
+    pub fn get_mut(&mut self) -> &mut T {
+        &mut self.data
+    }
+
+    /// Waiter records still allocated: 0 once nobody waits. For leak checks.
+    #[doc(hidden)]
+    pub fn __waiter_records(&self) -> usize {
+        self.raw.records()
+    }
+
+    /// If `me` owns the lock, counts one more guard.
+    fn reenter(&self, me: Owner) -> bool {
+        let mut own = self.owner.lock();
+        if own.owner == Some(me) {
+            own.depth = own
+                .depth
+                .checked_add(1)
+                .expect("RLock re-entered usize::MAX times");
+            true
+        } else {
+            false
+        }
+    }
+
+    fn try_acquire_first(&self, me: Owner) -> bool {
+        if self.raw.try_acquire_one() {
+            self.became_owner(me);
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Records `me` as owner after taking `raw`.
+    fn became_owner(&self, me: Owner) {
+        let mut own = self.owner.lock();
+        debug_assert!(own.owner.is_none() && own.depth == 0);
+        own.owner = Some(me);
+        own.depth = 1;
+    }
+
+    fn release(&self) {
+        let last = {
+            let mut own = self.owner.lock();
+            own.depth -= 1;
+            if own.depth == 0 {
+                own.owner = None;
+            }
+            own.depth == 0
+        };
+        if last {
+            self.raw.release_one();
+        }
+    }
+}
+
+impl<T: Default> Default for RLock<T> {
+    fn default() -> Self {
+        RLock::new(T::default())
+    }
+}
+
+impl<T> From<T> for RLock<T> {
+    fn from(value: T) -> Self {
+        RLock::new(value)
+    }
+}
+
+/// Shows the data when the lock is free (or held by the caller) and
+/// `<locked>` when another task holds it, without waiting.
+impl<T: ?Sized + fmt::Debug> fmt::Debug for RLock<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct("RLock");
+        match self.try_acquire() {
+            Some(guard) => d.field("data", &&*guard),
+            None => d.field("data", &format_args!("<locked>")),
+        };
+        d.finish_non_exhaustive()
+    }
+}
+
+/// The future of [`RLock::acquire`]; resolves to an [`RLockGuard`].
+///
+/// # Cancel safety
+///
+/// Dropping it withdraws the caller from the queue (or passes the lock on).
+#[must_use = "futures do nothing unless you `.await` or poll them"]
+pub struct RLockAcquire<'a, T: ?Sized> {
+    lock: Option<&'a RLock<T>>,
+    key: Option<usize>,
+}
+
+impl<'a, T: ?Sized> Future for RLockAcquire<'a, T> {
+    type Output = RLockGuard<'a, T>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<RLockGuard<'a, T>> {
+        let this = self.get_mut();
+        let lock = this
+            .lock
+            .expect("RLockAcquire polled after it returned its guard");
+        // The owner is whoever polls: the task (or thread) awaiting us.
+        let me = Owner::current();
+        if this.key.is_none() && (lock.reenter(me) || lock.try_acquire_first(me)) {
+            this.lock = None;
+            return Poll::Ready(RLockGuard::new(lock));
+        }
+        match lock.raw.poll_acquire(1, &mut this.key, cx) {
+            Poll::Ready(()) => {
+                lock.became_owner(me);
+                this.lock = None;
+                Poll::Ready(RLockGuard::new(lock))
+            }
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+impl<T: ?Sized> Drop for RLockAcquire<'_, T> {
+    fn drop(&mut self) {
+        if let (Some(lock), Some(key)) = (self.lock, self.key.take()) {
+            lock.raw.cancel(key);
+        }
+    }
+}
+
+impl<T: ?Sized> fmt::Debug for RLockAcquire<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RLockAcquire")
+            .field("queued", &self.key.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// One level of holding an [`RLock`]: derefs to `&T` (shared only, since
+/// the owner may hold several); the lock is released when the owner's last
+/// guard drops.
+///
+/// `Send` only when `T: Sync`: a guard moved to another task still holds
+/// the lock while the owner may hold another guard, so both read `&T`.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// use std::sync::atomic::{AtomicU32, Ordering};
+/// let rl = warden::RLock::new(AtomicU32::new(0));
+/// let g = rl.acquire().await;
+/// g.fetch_add(1, Ordering::Relaxed); // mutate through interior mutability
+/// assert_eq!(g.load(Ordering::Relaxed), 1);
+/// # }
+/// ```
+#[must_use = "if unused the RLock will immediately be released"]
+#[clippy::has_significant_drop]
+pub struct RLockGuard<'a, T: ?Sized> {
+    lock: &'a RLock<T>,
+    _shared: PhantomData<&'a T>,
+}
+
+impl<'a, T: ?Sized> RLockGuard<'a, T> {
+    fn new(lock: &'a RLock<T>) -> Self {
+        Self {
+            lock,
+            _shared: PhantomData,
+        }
+    }
+
+    /// The lock this guard holds.
+    ///
+    /// ```
+    /// let rl = warden::RLock::new(());
+    /// let g = rl.try_acquire().unwrap();
+    /// assert!(std::ptr::eq(warden::RLockGuard::source(&g), &rl));
+    /// ```
+    pub fn source(guard: &Self) -> &'a RLock<T> {
+        guard.lock
+    }
+}
+
+impl<T: ?Sized> Drop for RLockGuard<'_, T> {
+    fn drop(&mut self) {
+        self.lock.release();
+    }
+}
+
+impl<T: ?Sized> Deref for RLockGuard<'_, T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.lock.data
+    }
+}
+
+impl<T: ?Sized + fmt::Debug> fmt::Debug for RLockGuard<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&**self, f)
+    }
+}
+
+impl<T: ?Sized + fmt::Display> fmt::Display for RLockGuard<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&**self, f)
+    }
+}
