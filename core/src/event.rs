@@ -6,10 +6,10 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use crate::raw::lazy::LazyBox;
+use crate::raw::lazy::LazyList;
 use crate::raw::list::{Wake, WaitList};
 use crate::raw::semaphore::wake_all;
-use crate::sync::{AtomicBool, Mutex, MutexGuard, Ordering};
+use crate::sync::{AtomicBool, MutexGuard, Ordering};
 
 /// A flag that tasks can wait for: Python's [`threading.Event`] and
 /// [`asyncio.Event`].
@@ -64,7 +64,7 @@ pub struct Event {
     /// queue); `clear` and readers go without the mutex.
     flag: AtomicBool,
     /// Waiters; `set` unlinks every one (that is the "released" mark).
-    queue: LazyBox<Mutex<WaitList<()>>>,
+    queue: LazyList<()>,
 }
 
 impl Event {
@@ -77,13 +77,13 @@ impl Event {
         pub const fn new() -> Event {
             Event {
                 flag: AtomicBool::new(false),
-                queue: LazyBox::new(),
+                queue: LazyList::new(),
             }
         }
     }
 
     fn queue(&self) -> MutexGuard<'_, WaitList<()>> {
-        self.queue.get_or_init(|| Mutex::new(WaitList::new())).lock()
+        self.queue.lock()
     }
 
     /// Sets the flag and releases every waiter. Setting a set event does
@@ -246,7 +246,7 @@ impl Event {
     /// Waiter records still allocated: 0 once nobody waits. For leak checks.
     #[doc(hidden)]
     pub fn __waiter_records(&self) -> usize {
-        self.queue.get().map_or(0, |q| q.lock().occupied())
+        self.queue.records()
     }
 }
 
@@ -260,7 +260,7 @@ impl fmt::Debug for Event {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut d = f.debug_struct("Event");
         d.field("is_set", &self.is_set());
-        if let Some(q) = self.queue.get().and_then(Mutex::try_lock) {
+        if let Some(q) = self.queue.try_lock() {
             d.field("waiters", &q.len());
         }
         d.finish()

@@ -100,8 +100,10 @@ macro_rules! const_fn {
     };
 }
 
+mod barrier;
 mod blocking;
 mod bounded_semaphore;
+mod condition;
 mod error;
 mod event;
 mod lock;
@@ -110,7 +112,9 @@ mod rlock;
 mod semaphore;
 mod sync;
 
+pub use barrier::{Barrier, BarrierWaitResult};
 pub use bounded_semaphore::BoundedSemaphore;
+pub use condition::{Condition, ConditionGuard};
 pub use error::{BrokenBarrierError, TooManyReleases};
 pub use event::Event;
 pub use lock::{Lock, LockGuard, OwnedLockGuard};
@@ -119,6 +123,7 @@ pub use semaphore::{OwnedSemaphorePermit, Semaphore, SemaphorePermit};
 
 /// The named futures returned by warden's `async` methods.
 pub mod futures {
+    pub use crate::barrier::BarrierWait;
     pub use crate::event::EventWait;
     pub use crate::lock::LockAcquire;
     pub use crate::rlock::RLockAcquire;

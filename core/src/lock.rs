@@ -406,7 +406,7 @@ impl<'a, T: ?Sized> LockGuard<'a, T> {
 
     /// Gives up the guard without releasing the permit (the caller takes
     /// over the release).
-    fn forget_release(self) {
+    pub(crate) fn forget_release(self) {
         std::mem::forget(self);
     }
 }
@@ -471,7 +471,7 @@ pub struct OwnedLockGuard<T: ?Sized> {
 }
 
 impl<T: ?Sized> OwnedLockGuard<T> {
-    fn new(lock: Arc<Lock<T>>) -> Self {
+    pub(crate) fn new(lock: Arc<Lock<T>>) -> Self {
         Self {
             lock,
             _data: PhantomData,

@@ -92,6 +92,15 @@ pub struct RLock<T: ?Sized = ()> {
     data: T,
 }
 
+// SAFETY: `&RLock<T>` gives out `&T` only through guards, and only to the
+// owner: one task (polled by one thread at a time, with the runtime's
+// happens-before between polls) or one thread. A guard can reach another
+// thread only if it is `Send`, which needs `T: Sync` (its `PhantomData<&T>`),
+// and then sharing `&T` across threads is fine. So without `T: Sync`, the
+// `T` is used by one thread at a time, which needs only `T: Send` — the
+// same reasoning and bound as `std::sync::ReentrantLock`.
+unsafe impl<T: ?Sized + Send> Sync for RLock<T> {}
+
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Owner {
     Task(tokio::task::Id),
@@ -380,8 +389,12 @@ impl<T: ?Sized> fmt::Debug for RLockAcquire<'_, T> {
 /// the owner may hold several); the lock is released when the owner's last
 /// guard drops.
 ///
-/// `Send` only when `T: Sync`: a guard moved to another task still holds
-/// the lock while the owner may hold another guard, so both read `&T`.
+/// `Send` only when `T: Sync` (and `Send`): a guard moved to another task
+/// still holds the lock while the owner may hold another guard, so both
+/// read `&T`. With a `T` that is not `Sync` (`RefCell`), guards stay in
+/// their task: an `RLock<RefCell<_>>` is still shared by many tasks, but a
+/// future holding its guard across `.await` runs on a `LocalSet` or
+/// current-thread runtime.
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")]

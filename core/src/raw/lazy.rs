@@ -104,3 +104,34 @@ mod tests {
         assert!(ptrs.windows(2).all(|w| w[0] == w[1]));
     }
 }
+
+/// A wait list behind a mutex, allocated on first use: the whole waiting
+/// side of `Event` and `Condition`.
+pub(crate) struct LazyList<S> {
+    inner: LazyBox<crate::sync::Mutex<super::list::WaitList<S>>>,
+}
+
+impl<S> LazyList<S> {
+    const_fn! {
+        pub(crate) const fn new() -> Self {
+            Self { inner: LazyBox::new() }
+        }
+    }
+
+    pub(crate) fn lock(&self) -> crate::sync::MutexGuard<'_, super::list::WaitList<S>> {
+        self.inner
+            .get_or_init(|| crate::sync::Mutex::new(super::list::WaitList::new()))
+            .lock()
+    }
+
+    /// The list if it exists and is free right now: for `Debug`, which
+    /// must never block.
+    pub(crate) fn try_lock(&self) -> Option<crate::sync::MutexGuard<'_, super::list::WaitList<S>>> {
+        self.inner.get().and_then(crate::sync::Mutex::try_lock)
+    }
+
+    /// Records still allocated (see `WaitList::occupied`).
+    pub(crate) fn records(&self) -> usize {
+        self.inner.get().map_or(0, |list| list.lock().occupied())
+    }
+}

@@ -159,6 +159,18 @@ impl<S> WaitList<S> {
         std::mem::replace(&mut self.node_mut(key).wake, Wake::Idle)
     }
 
+    /// Takes a waiter out of the FIFO but leaves its wake handle in place
+    /// (and updatable by its owner) for a later [`take_wake`](Self::take_wake).
+    pub(crate) fn detach(&mut self, key: usize) {
+        let wake = self.unlink(key);
+        self.node_mut(key).wake = wake;
+    }
+
+    /// The wake handle of a node, leaving `Idle` behind.
+    pub(crate) fn take_wake(&mut self, key: usize) -> Wake {
+        std::mem::replace(&mut self.node_mut(key).wake, Wake::Idle)
+    }
+
     /// Unlinks the first waiter and returns its key and wake handle.
     pub(crate) fn pop_front(&mut self) -> Option<(usize, Wake)> {
         let key = self.front()?;

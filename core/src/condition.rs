@@ -1,0 +1,627 @@
+//! [`Condition`]: Python's `threading.Condition` / `asyncio.Condition`.
+
+use std::fmt;
+use std::future::Future;
+use std::ops::DerefMut;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use crate::lock::{Lock, LockGuard, OwnedLockGuard};
+use crate::raw::lazy::LazyList;
+use crate::raw::list::{Wake, WaitList};
+use crate::raw::semaphore::wake_all;
+use crate::sync::{AtomicUsize, MutexGuard, Ordering};
+
+/// A wait queue used with a [`Lock`]'s guard: Python's
+/// [`threading.Condition`] and [`asyncio.Condition`], shaped like
+/// [`std::sync::Condvar`].
+///
+/// | Python                                  | warden                                        |
+/// |-----------------------------------------|-----------------------------------------------|
+/// | `cond = threading.Condition(lock)`      | `let cond = Condition::new();` (+ a `Lock<T>`) |
+/// | `with cond: cond.wait()`                | `let guard = cond.wait(guard).await;`         |
+/// | `cond.wait_for(pred)`                   | `let guard = cond.wait_for(guard, pred).await;` |
+/// | `cond.wait(timeout=0.5)`                | `let (guard, notified) = cond.wait_timeout(guard, d).await;` |
+/// | `cond.notify(n)` / `cond.notify_all()`  | `cond.notify(n)` / `cond.notify_all()`        |
+///
+/// Unlike Python's, a `Condition` does not own its lock: it is used with
+/// the guard of one [`Lock`], so several conditions can share one lock —
+/// CPython's `queue.Queue` keeps `not_empty` and `not_full` on one mutex,
+/// and so can you. Using one `Condition` with two different locks panics.
+///
+/// # Notifications
+///
+/// * `wait` releases the lock while waiting and returns with it held
+///   again, only after a notification: there are no spurious wake-ups.
+/// * [`notify(n)`](Condition::notify) wakes `n` more of the waiters not yet
+///   notified, oldest first (Python's semantics); a notification with no
+///   waiter is lost, as in Python.
+/// * A waiter that is notified and then cancelled — even while re-taking
+///   the lock — passes its notification on to the next waiter.
+/// * `notify` does not need the lock (as with `std::sync::Condvar`):
+///   waiters re-check their predicate under the lock, so an update made
+///   under the lock and then notified cannot be missed. Python raises
+///   `RuntimeError` here only because its waiters would otherwise race.
+///
+/// # Memory ordering
+///
+/// Everything done under the lock before a `notify` is visible to the
+/// waiter it wakes (the waiter re-takes the lock before returning).
+///
+/// ```
+/// use std::collections::VecDeque;
+/// use std::sync::Arc;
+/// use warden::{Condition, Lock};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let queue = Arc::new((Lock::new(VecDeque::new()), Condition::new()));
+/// let consumer = tokio::spawn({
+///     let queue = queue.clone();
+///     async move {
+///         let (lock, not_empty) = &*queue;
+///         let mut items = not_empty
+///             .wait_for(lock.acquire().await, |q| !q.is_empty())
+///             .await;
+///         items.pop_front()
+///     }
+/// });
+/// let (lock, not_empty) = &*queue;
+/// lock.acquire().await.push_back("job");
+/// not_empty.notify_one();
+/// assert_eq!(consumer.await.unwrap(), Some("job"));
+/// # }
+/// ```
+///
+/// [`threading.Condition`]: https://docs.python.org/3/library/threading.html#condition-objects
+/// [`asyncio.Condition`]: https://docs.python.org/3/library/asyncio-sync.html#asyncio.Condition
+pub struct Condition {
+    /// Waiters not yet notified are linked; `notify` unlinks (marks) them.
+    queue: LazyList<()>,
+    /// Address of the lock this condition is used with; 0 until first use.
+    lock_id: AtomicUsize,
+}
+
+/// A guard that [`Condition`] can wait with: [`LockGuard`] and
+/// [`OwnedLockGuard`]. Sealed: warden implements it, you use it.
+pub trait ConditionGuard: DerefMut + Sized + sealed::Sealed {}
+
+impl<T: ?Sized> ConditionGuard for LockGuard<'_, T> {}
+impl<T: ?Sized> ConditionGuard for OwnedLockGuard<T> {}
+
+mod sealed {
+    use super::{Arc, Future, Lock, LockGuard, OwnedLockGuard};
+
+    /// How a condition releases and re-takes a guard's lock.
+    pub trait Sealed: Sized {
+        /// What is left while the lock is released: the way back to it.
+        type Unlocked;
+        /// Identifies the lock (its address).
+        fn lock_id(&self) -> usize;
+        /// Releases the lock.
+        fn unlock(self) -> Self::Unlocked;
+        /// Re-takes the lock.
+        fn relock(lock: Self::Unlocked) -> impl Future<Output = Self>;
+        /// Re-takes the lock on this thread.
+        fn relock_blocking(lock: Self::Unlocked) -> Self;
+    }
+
+    impl<'a, T: ?Sized> Sealed for LockGuard<'a, T> {
+        type Unlocked = &'a Lock<T>;
+        fn lock_id(&self) -> usize {
+            std::ptr::from_ref(&self.lock.raw) as usize
+        }
+        fn unlock(self) -> &'a Lock<T> {
+            self.lock
+        }
+        fn relock(lock: &'a Lock<T>) -> impl Future<Output = Self> {
+            lock.acquire()
+        }
+        fn relock_blocking(lock: &'a Lock<T>) -> Self {
+            lock.acquire_blocking()
+        }
+    }
+
+    impl<T: ?Sized> Sealed for OwnedLockGuard<T> {
+        type Unlocked = Arc<Lock<T>>;
+        fn lock_id(&self) -> usize {
+            std::ptr::from_ref(&self.lock.raw) as usize
+        }
+        fn unlock(self) -> Arc<Lock<T>> {
+            self.lock.clone()
+        }
+        fn relock(lock: Arc<Lock<T>>) -> impl Future<Output = Self> {
+            lock.acquire_owned()
+        }
+        fn relock_blocking(lock: Arc<Lock<T>>) -> Self {
+            lock.acquire_blocking().forget_release();
+            OwnedLockGuard::new(lock)
+        }
+    }
+}
+
+
+impl Condition {
+    const_fn! {
+        /// Creates a condition with no waiters, not yet tied to a lock.
+        ///
+        /// ```
+        /// let cond = warden::Condition::new();
+        /// cond.notify_all(); // nobody waits: nothing happens
+        /// ```
+        pub const fn new() -> Condition {
+            Condition {
+                queue: LazyList::new(),
+                lock_id: AtomicUsize::new(0),
+            }
+        }
+    }
+
+    fn queue(&self) -> MutexGuard<'_, WaitList<()>> {
+        self.queue.lock()
+    }
+
+    /// Ties this condition to the guard's lock on first use; panics if it
+    /// is already tied to another.
+    #[track_caller]
+    fn bind(&self, lock_id: usize) {
+        if let Err(bound) =
+            self.lock_id
+                .compare_exchange(0, lock_id, Ordering::Relaxed, Ordering::Relaxed)
+        {
+            assert!(
+                bound == lock_id,
+                "this Condition was used with two different locks: a Condition \
+                 belongs to the one Lock whose guards it waits with (as Python's \
+                 Condition wraps one lock); create a Condition per Lock"
+            );
+        }
+    }
+
+    /// Registers a waiter for the guard's lock. Done *before* the lock is
+    /// released, so a notify made under the lock after our caller's check
+    /// cannot slip between the check and the wait.
+    #[track_caller]
+    fn register<G: ConditionGuard>(&self, guard: &G, wake: Wake) -> usize {
+        self.bind(guard.lock_id());
+        self.queue().push_back((), wake)
+    }
+
+    /// Releases the lock, waits for a notification, re-takes the lock.
+    /// Behaves as `async fn wait<'a, T>(&self, guard: LockGuard<'a, T>) ->
+    /// LockGuard<'a, T>`, and takes an [`OwnedLockGuard`] too.
+    ///
+    /// # Panics
+    ///
+    /// If this condition was used before with a different lock.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe in the sense of the contract: dropping the future drops
+    /// the guard it was given (so the lock ends up released) and leaves the
+    /// condition as if this waiter had never waited; if it had already been
+    /// notified — even if it was re-taking the lock — the notification is
+    /// passed on to the next waiter.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// use std::sync::Arc;
+    /// use warden::{Condition, Lock};
+    /// let state = Arc::new((Lock::new(false), Condition::new()));
+    /// let waiter = tokio::spawn({
+    ///     let state = state.clone();
+    ///     async move {
+    ///         let (lock, cond) = &*state;
+    ///         let mut ready = lock.acquire().await;
+    ///         while !*ready {
+    ///             ready = cond.wait(ready).await;
+    ///         }
+    ///     }
+    /// });
+    /// *state.0.acquire().await = true;
+    /// state.1.notify_all();
+    /// waiter.await.unwrap();
+    /// # }
+    /// ```
+    #[track_caller]
+    pub fn wait<G: ConditionGuard>(&self, guard: G) -> impl Future<Output = G> {
+        let key = self.register(&guard, Wake::Idle);
+        let lock = guard.unlock();
+        let notified = Notified {
+            cond: self,
+            key: Some(key),
+        };
+        async move {
+            notified.await;
+            self.relock_passing_on::<G>(lock).await
+        }
+    }
+
+    /// Re-takes the lock after a notification; if cancelled meanwhile,
+    /// passes the notification on.
+    async fn relock_passing_on<G: ConditionGuard>(&self, lock: G::Unlocked) -> G {
+        let pass_on = PassOn(Some(self));
+        let guard = G::relock(lock).await;
+        pass_on.disarm();
+        guard
+    }
+
+    /// Waits until `pred` holds, re-checking it under the lock after each
+    /// notification: Python's `wait_for(predicate)`. Checks first, so it
+    /// returns at once if `pred` already holds.
+    ///
+    /// # Panics
+    ///
+    /// If this condition was used before with a different lock, or if
+    /// `pred` panics (the lock is then released as the guard drops, and
+    /// the condition stays usable).
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe, as [`wait`](Condition::wait).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let (lock, cond) = (warden::Lock::new(3), warden::Condition::new());
+    /// let g = cond.wait_for(lock.acquire().await, |n| *n > 0).await; // true already
+    /// assert_eq!(*g, 3);
+    /// # }
+    /// ```
+    pub async fn wait_for<G: ConditionGuard>(
+        &self,
+        mut guard: G,
+        mut pred: impl FnMut(&mut G::Target) -> bool,
+    ) -> G {
+        while !pred(&mut *guard) {
+            guard = self.wait(guard).await;
+        }
+        guard
+    }
+
+    /// Waits for a notification for at most `timeout`, then re-takes the
+    /// lock either way: Python's `wait(timeout)`. Returns the guard and
+    /// `true` if notified, `false` if the time ran out.
+    ///
+    /// The timeout applies to the notification; re-taking the lock is not
+    /// timed (as in Python). Needs a tokio runtime with time enabled.
+    ///
+    /// # Panics
+    ///
+    /// If this condition was used before with a different lock, or outside
+    /// a tokio runtime with the time driver.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe, as [`wait`](Condition::wait).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// use std::time::Duration;
+    /// let (lock, cond) = (warden::Lock::new(()), warden::Condition::new());
+    /// let (guard, notified) = cond
+    ///     .wait_timeout(lock.acquire().await, Duration::from_millis(5))
+    ///     .await;
+    /// assert!(!notified);
+    /// drop(guard);
+    /// # }
+    /// ```
+    #[track_caller]
+    pub fn wait_timeout<G: ConditionGuard>(
+        &self,
+        guard: G,
+        timeout: Duration,
+    ) -> impl Future<Output = (G, bool)> {
+        let key = self.register(&guard, Wake::Idle);
+        let lock = guard.unlock();
+        let mut notified = Notified {
+            cond: self,
+            key: Some(key),
+        };
+        async move {
+            let was_notified = match tokio::time::timeout(timeout, &mut notified).await {
+                Ok(()) => true,
+                // A notification may have landed as the timer fired: keep it.
+                Err(_elapsed) => notified.withdraw(),
+            };
+            let guard = if was_notified {
+                self.relock_passing_on::<G>(lock).await
+            } else {
+                G::relock(lock).await
+            };
+            (guard, was_notified)
+        }
+    }
+
+    /// Waits on this thread: the blocking twin of [`wait`](Condition::wait).
+    ///
+    /// # Panics
+    ///
+    /// If this condition was used with a different lock, or if called on a
+    /// thread that runs async tasks (use `.wait(guard).await` there).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use warden::{Condition, Lock};
+    /// let pair = Arc::new((Lock::new(0), Condition::new()));
+    /// let t = std::thread::spawn({
+    ///     let pair = pair.clone();
+    ///     move || {
+    ///         let (lock, cond) = &*pair;
+    ///         let mut n = lock.acquire_blocking();
+    ///         while *n == 0 {
+    ///             n = cond.wait_blocking(n);
+    ///         }
+    ///     }
+    /// });
+    /// *pair.0.acquire_blocking() = 1;
+    /// pair.1.notify_all();
+    /// t.join().unwrap();
+    /// ```
+    #[track_caller]
+    pub fn wait_blocking<G: ConditionGuard>(&self, guard: G) -> G {
+        self.wait_blocking_until(guard, None, "Condition::wait_blocking")
+            .0
+    }
+
+    /// Waits on this thread until `pred` holds: the blocking twin of
+    /// [`wait_for`](Condition::wait_for).
+    ///
+    /// # Panics
+    ///
+    /// As [`wait_blocking`](Condition::wait_blocking), and if `pred` panics.
+    ///
+    /// ```
+    /// let (lock, cond) = (warden::Lock::new(1), warden::Condition::new());
+    /// let g = cond.wait_for_blocking(lock.acquire_blocking(), |n| *n == 1);
+    /// assert_eq!(*g, 1);
+    /// ```
+    #[track_caller]
+    pub fn wait_for_blocking<G: ConditionGuard>(
+        &self,
+        mut guard: G,
+        mut pred: impl FnMut(&mut G::Target) -> bool,
+    ) -> G {
+        while !pred(&mut *guard) {
+            guard = self
+                .wait_blocking_until(guard, None, "Condition::wait_for_blocking")
+                .0;
+        }
+        guard
+    }
+
+    /// Waits on this thread for at most `timeout`: the blocking twin of
+    /// [`wait_timeout`](Condition::wait_timeout). `false` means timed out.
+    ///
+    /// # Panics
+    ///
+    /// As [`wait_blocking`](Condition::wait_blocking).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let (lock, cond) = (warden::Lock::new(()), warden::Condition::new());
+    /// let (_g, notified) = cond.wait_timeout_blocking(lock.acquire_blocking(), Duration::from_millis(1));
+    /// assert!(!notified);
+    /// ```
+    #[track_caller]
+    pub fn wait_timeout_blocking<G: ConditionGuard>(
+        &self,
+        guard: G,
+        timeout: Duration,
+    ) -> (G, bool) {
+        let deadline = Instant::now().checked_add(timeout);
+        self.wait_blocking_until(guard, deadline, "Condition::wait_timeout_blocking")
+    }
+
+    #[track_caller]
+    fn wait_blocking_until<G: ConditionGuard>(
+        &self,
+        guard: G,
+        deadline: Option<Instant>,
+        method: &str,
+    ) -> (G, bool) {
+        crate::blocking::assert_may_block(method);
+        let key = self.register(&guard, Wake::current_thread());
+        let lock = guard.unlock();
+        let notified = loop {
+            match deadline {
+                None => crate::sync::park(),
+                Some(deadline) => {
+                    let now = Instant::now();
+                    if now < deadline {
+                        crate::sync::park_timeout(deadline - now);
+                    }
+                }
+            }
+            let mut q = self.queue();
+            let notified = !q.is_linked(key);
+            if notified || deadline.is_some_and(|d| Instant::now() >= d) {
+                q.remove(key);
+                break notified;
+            }
+        };
+        (G::relock_blocking(lock), notified)
+    }
+
+    /// Wakes up to `n` waiters that have not been notified yet, oldest
+    /// first (Python's `notify(n)`). `notify(0)` does nothing. Needs no
+    /// lock (see [Notifications](Condition#notifications)).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// use std::sync::Arc;
+    /// use warden::{Condition, Lock};
+    /// let pair = Arc::new((Lock::new(0), Condition::new()));
+    /// let waiters: Vec<_> = (0..3)
+    ///     .map(|_| {
+    ///         let pair = pair.clone();
+    ///         tokio::spawn(async move {
+    ///             let g = pair.1.wait(pair.0.acquire().await).await;
+    ///             drop(g);
+    ///         })
+    ///     })
+    ///     .collect();
+    /// while pair.1.waiters() < 3 {
+    ///     tokio::task::yield_now().await;
+    /// }
+    /// pair.1.notify(2);
+    /// assert_eq!(pair.1.waiters(), 1);
+    /// pair.1.notify(1);
+    /// for w in waiters {
+    ///     w.await.unwrap();
+    /// }
+    /// # }
+    /// ```
+    pub fn notify(&self, n: usize) {
+        if n == 0 {
+            return;
+        }
+        let mut q = self.queue();
+        let wakes = notify_locked(&mut q, n);
+        drop(q);
+        wake_all(wakes);
+    }
+
+    /// Wakes one waiter: `notify(1)`.
+    ///
+    /// ```
+    /// let cond = warden::Condition::new();
+    /// cond.notify_one();
+    /// ```
+    pub fn notify_one(&self) {
+        self.notify(1);
+    }
+
+    /// Wakes every waiter: Python's `notify_all()`.
+    ///
+    /// ```
+    /// let cond = warden::Condition::new();
+    /// cond.notify_all();
+    /// ```
+    pub fn notify_all(&self) {
+        self.notify(usize::MAX);
+    }
+
+    /// Waiters not yet notified, right now (0 if the count is momentarily
+    /// unavailable; it never blocks).
+    ///
+    /// ```
+    /// assert_eq!(warden::Condition::new().waiters(), 0);
+    /// ```
+    pub fn waiters(&self) -> usize {
+        self.queue.try_lock().map_or(0, |q| q.len())
+    }
+
+    /// Waiter records still allocated: 0 once nobody waits. For leak checks.
+    #[doc(hidden)]
+    pub fn __waiter_records(&self) -> usize {
+        self.queue.records()
+    }
+}
+
+fn notify_locked(q: &mut WaitList<()>, n: usize) -> Vec<Wake> {
+    let mut wakes = Vec::new();
+    while wakes.len() < n {
+        match q.pop_front() {
+            Some((_, wake)) => wakes.push(wake),
+            None => break,
+        }
+    }
+    wakes
+}
+
+impl Default for Condition {
+    fn default() -> Self {
+        Condition::new()
+    }
+}
+
+impl fmt::Debug for Condition {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct("Condition");
+        if let Some(q) = self.queue.try_lock() {
+            d.field("waiters", &q.len());
+        }
+        d.finish_non_exhaustive()
+    }
+}
+
+/// Waits for this waiter's node to be unlinked by `notify`.
+struct Notified<'a> {
+    cond: &'a Condition,
+    key: Option<usize>,
+}
+
+impl Notified<'_> {
+    /// After a timeout: withdraws the waiter if it is still waiting
+    /// (`false`), or keeps the notification that raced in (`true`).
+    fn withdraw(&mut self) -> bool {
+        let Some(key) = self.key.take() else {
+            return true;
+        };
+        let mut q = self.cond.queue();
+        let notified = !q.is_linked(key);
+        q.remove(key);
+        notified
+    }
+}
+
+impl Future for Notified<'_> {
+    type Output = ();
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.get_mut();
+        let Some(key) = this.key else {
+            return Poll::Ready(());
+        };
+        let mut q = this.cond.queue();
+        if q.is_linked(key) {
+            q.set_waker(key, cx.waker());
+            Poll::Pending
+        } else {
+            q.remove(key);
+            this.key = None;
+            Poll::Ready(())
+        }
+    }
+}
+
+impl Drop for Notified<'_> {
+    fn drop(&mut self) {
+        if let Some(key) = self.key.take() {
+            let mut q = self.cond.queue();
+            let notified = !q.is_linked(key);
+            q.remove(key);
+            // Notified, but nobody will see it: hand it to the next waiter.
+            let wakes = if notified {
+                notify_locked(&mut q, 1)
+            } else {
+                Vec::new()
+            };
+            drop(q);
+            wake_all(wakes);
+        }
+    }
+}
+
+/// Passes a notification on if dropped while armed (the waiter was
+/// cancelled while re-taking the lock).
+struct PassOn<'a>(Option<&'a Condition>);
+
+impl PassOn<'_> {
+    fn disarm(mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for PassOn<'_> {
+    fn drop(&mut self) {
+        if let Some(cond) = self.0 {
+            cond.notify_one();
+        }
+    }
+}

@@ -1,0 +1,204 @@
+//! RLock: re-entry per task, exclusion between tasks, ports of CPython's
+//! `RLockTests` (Lib/test/lock_tests.py).
+
+use std::cell::RefCell;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::task::{Context, Poll, Waker};
+use std::time::Duration;
+
+use warden::RLock;
+
+fn poll_once<F: std::future::Future + Unpin>(f: &mut F) -> Poll<F::Output> {
+    std::pin::Pin::new(f).poll(&mut Context::from_waker(Waker::noop()))
+}
+
+#[tokio::test]
+async fn reentry_depth_100_then_released_by_the_last_guard() {
+    let rl = RLock::new(());
+    let mut guards = Vec::new();
+    for _ in 0..100 {
+        guards.push(rl.acquire().await);
+    }
+    while let Some(g) = guards.pop() {
+        assert!(rl.locked(), "released before the last guard dropped");
+        drop(g);
+    }
+    assert!(!rl.locked());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_task_waits_until_full_release() {
+    let rl = Arc::new(RLock::new(AtomicUsize::new(0)));
+    let a = rl.acquire().await;
+    let b = rl.acquire().await;
+    let other = tokio::spawn({
+        let rl = rl.clone();
+        async move {
+            let g = rl.acquire().await;
+            g.load(Ordering::SeqCst)
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    assert!(!other.is_finished());
+    a.store(1, Ordering::SeqCst);
+    drop(a);
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    assert!(!other.is_finished(), "one guard is still out");
+    b.store(2, Ordering::SeqCst);
+    drop(b);
+    assert_eq!(other.await.unwrap(), 2);
+    assert_eq!(rl.__waiter_records(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn guard_moved_to_another_task_still_holds_and_releases_there() {
+    static RL: RLock<i32> = RLock::new(5);
+    let rl = &RL;
+    let g = rl.acquire().await;
+    let mover = tokio::spawn(async move {
+        tokio::task::yield_now().await;
+        assert_eq!(*g, 5);
+        drop(g);
+    });
+    mover.await.unwrap();
+    assert!(!rl.locked());
+    let third = tokio::spawn(async move { *rl.acquire().await });
+    assert_eq!(third.await.unwrap(), 5);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn try_acquire_by_owner_and_by_others() {
+    let rl = Arc::new(RLock::new(()));
+    let g = rl.try_acquire().expect("free");
+    let again = rl.try_acquire().expect("owner re-enters");
+    let other = tokio::spawn({
+        let rl = rl.clone();
+        async move { rl.try_acquire().is_some() }
+    });
+    assert!(!other.await.unwrap());
+    drop((g, again));
+    let other = tokio::spawn({
+        let rl = rl.clone();
+        async move { rl.try_acquire().is_some() }
+    });
+    assert!(other.await.unwrap());
+}
+
+#[test]
+fn block_on_outside_a_runtime_owner_is_the_thread() {
+    let rl = Arc::new(RLock::new(RefCell::new(0)));
+    let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    rt.block_on(async {
+        let a = rl.acquire().await;
+        let b = rl.acquire().await; // same thread, no task: re-entry
+        *b.borrow_mut() += 1;
+        drop((a, b));
+    });
+    // Plain threads: a second thread is another owner.
+    let g = rl.acquire_blocking();
+    let t = std::thread::spawn({
+        let rl = rl.clone();
+        move || rl.try_acquire().is_none()
+    });
+    assert!(t.join().unwrap());
+    drop(g);
+    assert_eq!(*rl.acquire_blocking().borrow(), 1);
+}
+
+#[tokio::test]
+async fn join_branches_of_one_task_share_ownership() {
+    let rl = RLock::new(());
+    let held = rl.acquire().await;
+    // Both branches run in this task: they re-enter rather than wait.
+    let (a, b) = tokio::join!(rl.acquire(), rl.acquire());
+    drop((a, b, held));
+    assert!(!rl.locked());
+}
+
+#[tokio::test]
+async fn cancelled_waiter_leaves_no_trace() {
+    let rl = Arc::new(RLock::new(()));
+    let g = rl.acquire().await;
+    let waiter = tokio::spawn({
+        let rl = rl.clone();
+        async move {
+            let _g = rl.acquire().await;
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(10)).await;
+    waiter.abort();
+    assert!(waiter.await.unwrap_err().is_cancelled());
+    drop(g);
+    assert!(!rl.locked());
+    assert_eq!(rl.__waiter_records(), 0);
+}
+
+#[tokio::test]
+async fn waiter_granted_then_dropped_passes_the_lock_on() {
+    let rl = Arc::new(RLock::new(()));
+    let g = rl.acquire().await;
+    // Two other tasks queue; we poll their futures by hand from spawned
+    // tasks so each has its own task identity.
+    let first = tokio::spawn({
+        let rl = rl.clone();
+        async move {
+            let mut f = rl.acquire();
+            assert!(poll_once(&mut f).is_pending());
+            tokio::time::sleep(Duration::from_millis(30)).await;
+            drop(f); // granted meanwhile, never observed
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    let second = tokio::spawn({
+        let rl = rl.clone();
+        async move {
+            let _g = rl.acquire().await;
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    drop(g); // handed to `first`, which drops it: goes on to `second`
+    first.await.unwrap();
+    second.await.unwrap();
+    assert!(!rl.locked());
+    assert_eq!(rl.__waiter_records(), 0);
+}
+
+#[tokio::test]
+async fn debug_shows_data_to_owner_and_locked_to_others() {
+    let rl = Arc::new(RLock::new(7));
+    assert_eq!(format!("{rl:?}"), "RLock { data: 7, .. }");
+    let g = rl.acquire().await;
+    let other = tokio::spawn({
+        let rl = rl.clone();
+        async move { format!("{rl:?}") }
+    });
+    assert_eq!(other.await.unwrap(), "RLock { data: <locked>, .. }");
+    drop(g);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exclusion_between_tasks_reentry_within() {
+    // CPython: many threads each acquiring twice, a counter checked inside.
+    let rl = Arc::new(RLock::new(AtomicUsize::new(0)));
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let rl = rl.clone();
+            tokio::spawn(async move {
+                for _ in 0..200 {
+                    let outer = rl.acquire().await;
+                    assert_eq!(outer.fetch_add(1, Ordering::SeqCst), 0, "two tasks inside");
+                    let inner = rl.acquire().await;
+                    tokio::task::yield_now().await;
+                    inner.fetch_sub(1, Ordering::SeqCst);
+                    drop(inner);
+                    drop(outer);
+                }
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    assert!(!rl.locked());
+}
