@@ -1,0 +1,314 @@
+//! Condition: notify(n) semantics, pass-on of cancelled notifications, the
+//! two-locks panic, and ports of CPython's `ConditionTests`.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use warden::{Condition, Lock};
+
+type Shared = Arc<(Lock<usize>, Condition)>;
+
+/// Spawns `n` tasks that each wait once, then count themselves woken.
+async fn spawn_waiters(shared: &Shared, woken: &Arc<AtomicUsize>, n: usize) -> Vec<tokio::task::JoinHandle<()>> {
+    let before = shared.1.waiters();
+    let handles = (0..n)
+        .map(|_| {
+            let (shared, woken) = (shared.clone(), woken.clone());
+            tokio::spawn(async move {
+                let (lock, cond) = &*shared;
+                let g = cond.wait(lock.acquire().await).await;
+                woken.fetch_add(1, Ordering::SeqCst);
+                drop(g);
+            })
+        })
+        .collect();
+    while shared.1.waiters() < before + n {
+        tokio::task::yield_now().await;
+    }
+    handles
+}
+
+async fn settle() {
+    for _ in 0..50 {
+        tokio::task::yield_now().await;
+    }
+}
+
+#[tokio::test]
+async fn notify_n_wakes_exactly_min_n_waiting() {
+    // CPython ConditionTests._check_notify: notify(1), notify(3), notify_all.
+    let shared: Shared = Arc::new((Lock::new(0), Condition::new()));
+    let woken = Arc::new(AtomicUsize::new(0));
+    let handles = spawn_waiters(&shared, &woken, 5).await;
+    shared.1.notify(0);
+    settle().await;
+    assert_eq!(woken.load(Ordering::SeqCst), 0, "notify(0) wakes nobody");
+    shared.1.notify(1);
+    settle().await;
+    assert_eq!(woken.load(Ordering::SeqCst), 1);
+    shared.1.notify(3);
+    settle().await;
+    assert_eq!(woken.load(Ordering::SeqCst), 4);
+    shared.1.notify(10);
+    settle().await;
+    assert_eq!(woken.load(Ordering::SeqCst), 5, "notify(10) with one waiting wakes one");
+    for h in handles {
+        h.await.unwrap();
+    }
+    // Notifications are not stored for later waiters.
+    let handles = spawn_waiters(&shared, &woken, 2).await;
+    shared.1.notify_all();
+    for h in handles {
+        h.await.unwrap();
+    }
+    assert_eq!(woken.load(Ordering::SeqCst), 7);
+    assert_eq!(shared.1.__waiter_records(), 0);
+}
+
+#[tokio::test]
+async fn notify_counts_only_waiters_not_yet_notified() {
+    let shared: Shared = Arc::new((Lock::new(0), Condition::new()));
+    let woken = Arc::new(AtomicUsize::new(0));
+    let handles = spawn_waiters(&shared, &woken, 3).await;
+    // Hold the lock so notified waiters cannot finish re-taking it.
+    let hold = shared.0.acquire().await;
+    shared.1.notify(1);
+    settle().await;
+    shared.1.notify(1); // the first notified is not counted again
+    assert_eq!(shared.1.waiters(), 1);
+    drop(hold);
+    settle().await;
+    assert_eq!(woken.load(Ordering::SeqCst), 2);
+    shared.1.notify_all();
+    for h in handles {
+        h.await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn waiter_notified_then_cancelled_passes_it_on() {
+    let shared: Shared = Arc::new((Lock::new(0), Condition::new()));
+    let woken = Arc::new(AtomicUsize::new(0));
+    let victim = {
+        let shared = shared.clone();
+        tokio::spawn(async move {
+            let (lock, cond) = &*shared;
+            let _g = cond.wait(lock.acquire().await).await;
+            unreachable!("aborted before it could run");
+        })
+    };
+    while shared.1.waiters() < 1 {
+        tokio::task::yield_now().await;
+    }
+    let others = spawn_waiters(&shared, &woken, 2).await;
+    // Notify the victim (first in line), then cancel it before it runs.
+    shared.1.notify(1);
+    victim.abort();
+    assert!(victim.await.unwrap_err().is_cancelled());
+    settle().await;
+    assert_eq!(woken.load(Ordering::SeqCst), 1, "the notification went to the next waiter");
+    shared.1.notify(1);
+    for h in others {
+        h.await.unwrap();
+    }
+    assert_eq!(shared.1.__waiter_records(), 0);
+}
+
+#[tokio::test]
+async fn waiter_cancelled_while_retaking_the_lock_passes_it_on() {
+    let shared: Shared = Arc::new((Lock::new(0), Condition::new()));
+    let woken = Arc::new(AtomicUsize::new(0));
+    let victim = {
+        let shared = shared.clone();
+        tokio::spawn(async move {
+            let (lock, cond) = &*shared;
+            let _g = cond.wait(lock.acquire().await).await;
+            unreachable!("aborted while re-taking the lock");
+        })
+    };
+    while shared.1.waiters() < 1 {
+        tokio::task::yield_now().await;
+    }
+    let others = spawn_waiters(&shared, &woken, 1).await;
+    let hold = shared.0.acquire().await;
+    shared.1.notify(1); // victim notified, now queued on the lock we hold
+    settle().await;
+    victim.abort();
+    assert!(victim.await.unwrap_err().is_cancelled());
+    drop(hold);
+    settle().await;
+    assert_eq!(woken.load(Ordering::SeqCst), 1);
+    for h in others {
+        h.await.unwrap();
+    }
+    assert!(!shared.0.locked());
+}
+
+#[tokio::test]
+async fn waiter_cancelled_before_notify_is_withdrawn() {
+    let shared: Shared = Arc::new((Lock::new(0), Condition::new()));
+    let g = shared.0.acquire().await;
+    let r = tokio::time::timeout(Duration::from_millis(5), shared.1.wait(g)).await;
+    assert!(r.is_err());
+    assert_eq!(shared.1.waiters(), 0);
+    assert!(!shared.0.locked(), "the guard was dropped with the future");
+    assert_eq!(shared.1.__waiter_records(), 0);
+}
+
+#[tokio::test]
+async fn wait_for_checks_first_and_never_returns_with_pred_false() {
+    // CPython test_waitfor: a waiter on `state == 4`, the state stepped 0..=4.
+    let shared: Shared = Arc::new((Lock::new(0), Condition::new()));
+    let waiter = tokio::spawn({
+        let shared = shared.clone();
+        async move {
+            let (lock, cond) = &*shared;
+            let mut checks = 0;
+            let g = cond
+                .wait_for(lock.acquire().await, |s| {
+                    checks += 1;
+                    *s == 4
+                })
+                .await;
+            assert_eq!(*g, 4);
+            checks
+        }
+    });
+    for _ in 0..4 {
+        tokio::task::yield_now().await;
+        *shared.0.acquire().await += 1;
+        shared.1.notify_all();
+    }
+    let checks = waiter.await.unwrap();
+    assert!(checks >= 2, "the predicate is checked first and after wake-ups");
+}
+
+#[tokio::test]
+async fn wait_timeout_reports_timeout_and_notification() {
+    // CPython test_timeout: wait(timeout) returns False on timeout, with
+    // the lock held again.
+    let lock = Lock::new(0);
+    let cond = Condition::new();
+    let (g, notified) = cond
+        .wait_timeout(lock.acquire().await, Duration::from_millis(5))
+        .await;
+    assert!(!notified);
+    assert!(lock.locked(), "the lock is held again after a timeout");
+    drop(g);
+
+    let shared: Shared = Arc::new((Lock::new(0), Condition::new()));
+    let waiter = tokio::spawn({
+        let shared = shared.clone();
+        async move {
+            let (lock, cond) = &*shared;
+            let (g, notified) = cond
+                .wait_timeout(lock.acquire().await, Duration::from_secs(60))
+                .await;
+            drop(g);
+            notified
+        }
+    });
+    while shared.1.waiters() < 1 {
+        tokio::task::yield_now().await;
+    }
+    shared.1.notify_one();
+    assert!(waiter.await.unwrap());
+}
+
+#[tokio::test]
+async fn owned_guards_work_with_wait() {
+    let lock = Arc::new(Lock::new(VecDeque::new()));
+    let cond = Arc::new(Condition::new());
+    let consumer = tokio::spawn({
+        let (lock, cond) = (lock.clone(), cond.clone());
+        async move {
+            let g = lock.acquire_owned().await;
+            let mut g = cond.wait_for(g, |q| !q.is_empty()).await;
+            g.pop_front()
+        }
+    });
+    tokio::task::yield_now().await;
+    lock.acquire().await.push_back(42);
+    cond.notify_one();
+    assert_eq!(consumer.await.unwrap(), Some(42));
+}
+
+#[tokio::test]
+#[should_panic(expected = "this Condition was used with two different locks")]
+async fn one_condition_with_two_locks_panics() {
+    let (a, b) = (Lock::new(()), Lock::new(()));
+    let cond = Condition::new();
+    let _ = tokio::time::timeout(Duration::from_millis(1), cond.wait(a.acquire().await)).await;
+    let _ = cond.wait(b.acquire().await);
+}
+
+#[tokio::test]
+async fn predicate_panic_releases_the_lock_and_condition_stays_usable() {
+    let shared: Shared = Arc::new((Lock::new(0), Condition::new()));
+    let panicker = tokio::spawn({
+        let shared = shared.clone();
+        async move {
+            let (lock, cond) = &*shared;
+            let _g = cond
+                .wait_for(lock.acquire().await, |_| panic!("predicate exploded"))
+                .await;
+        }
+    });
+    assert!(panicker.await.unwrap_err().is_panic());
+    assert!(!shared.0.locked());
+    let woken = Arc::new(AtomicUsize::new(0));
+    let h = spawn_waiters(&shared, &woken, 1).await;
+    shared.1.notify_all();
+    for h in h {
+        h.await.unwrap();
+    }
+    assert_eq!(woken.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wait_future_is_send_and_runs_on_a_multi_thread_runtime() {
+    let shared: Shared = Arc::new((Lock::new(0), Condition::new()));
+    let t = tokio::spawn({
+        let shared = shared.clone();
+        async move {
+            let (lock, cond) = &*shared;
+            let g = cond.wait_for(lock.acquire().await, |n| *n == 1).await;
+            *g
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    *shared.0.acquire().await = 1;
+    shared.1.notify_all();
+    assert_eq!(t.await.unwrap(), 1);
+}
+
+#[test]
+fn blocking_twins_between_threads() {
+    let shared: Shared = Arc::new((Lock::new(0), Condition::new()));
+    let consumers: Vec<_> = (0..3)
+        .map(|_| {
+            let shared = shared.clone();
+            std::thread::spawn(move || {
+                let (lock, cond) = &*shared;
+                let mut g = cond.wait_for_blocking(lock.acquire_blocking(), |n| *n > 0);
+                *g -= 1;
+            })
+        })
+        .collect();
+    for _ in 0..3 {
+        *shared.0.acquire_blocking() += 1;
+        shared.1.notify_one();
+    }
+    for c in consumers {
+        c.join().unwrap();
+    }
+    assert_eq!(*shared.0.acquire_blocking(), 0);
+    let (g, notified) = shared
+        .1
+        .wait_timeout_blocking(shared.0.acquire_blocking(), Duration::from_millis(1));
+    assert!(!notified);
+    drop(g);
+    assert_eq!(shared.1.__waiter_records(), 0);
+}
