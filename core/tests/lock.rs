@@ -157,7 +157,11 @@ fn uncontended_acquire_is_ready_on_first_poll() {
     let mut a = Probe::new(lock.acquire());
     let g = a.ready();
     assert_eq!(*g, 1);
-    assert_eq!(lock.__waiter_records(), 0, "the fast path allocates nothing");
+    assert_eq!(
+        lock.__waiter_records(),
+        0,
+        "the fast path allocates nothing"
+    );
 }
 
 #[test]
@@ -363,7 +367,11 @@ fn dropping_owned_acquires_queued_and_granted() {
     *c.ready() += 1;
     assert!(!lock.locked());
     assert_eq!(lock.__waiter_records(), 0);
-    assert_eq!(Arc::strong_count(&lock), 1, "dropped futures release their Arc");
+    assert_eq!(
+        Arc::strong_count(&lock),
+        1,
+        "dropped futures release their Arc"
+    );
 }
 
 #[test]
@@ -372,7 +380,10 @@ fn a_completed_future_dropped_later_does_not_release_twice() {
     let mut a = Probe::new(lock.acquire());
     let g = a.ready();
     drop(a);
-    assert!(lock.locked(), "dropping the finished future keeps the guard's hold");
+    assert!(
+        lock.locked(),
+        "dropping the finished future keeps the guard's hold"
+    );
     drop(g);
     assert!(!lock.locked());
 }

@@ -82,7 +82,10 @@ impl<F: Future> Probe<F> {
     /// Polls, and fails the test unless the future is still pending.
     #[track_caller]
     pub fn pending(&mut self) {
-        assert!(self.poll().is_pending(), "expected the future to be pending");
+        assert!(
+            self.poll().is_pending(),
+            "expected the future to be pending"
+        );
     }
 
     /// Polls, and fails the test unless the future is ready.
