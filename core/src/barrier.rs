@@ -8,7 +8,7 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use crate::error::BrokenBarrierError;
-use crate::raw::list::{Wake, WaitList};
+use crate::raw::list::{WaitList, Wake};
 use crate::raw::semaphore::wake_all;
 use crate::sync::{Mutex, MutexGuard};
 
@@ -106,8 +106,12 @@ enum Outcome {
     /// Arrived; the generation is not complete.
     Waiting,
     /// The generation is complete and its action is running.
-    Tripping { index: usize },
-    Released { index: usize },
+    Tripping {
+        index: usize,
+    },
+    Released {
+        index: usize,
+    },
     Broken,
 }
 

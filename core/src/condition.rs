@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use crate::lock::{Lock, LockGuard, OwnedLockGuard};
 use crate::raw::lazy::LazyList;
-use crate::raw::list::{Wake, WaitList};
+use crate::raw::list::{WaitList, Wake};
 use crate::raw::semaphore::wake_all;
 use crate::sync::{AtomicUsize, MutexGuard, Ordering};
 
@@ -28,7 +28,7 @@ use crate::sync::{AtomicUsize, MutexGuard, Ordering};
 ///
 /// Unlike Python's, a `Condition` does not own its lock: it is used with
 /// the guard of one [`Lock`], so several conditions can share one lock —
-/// CPython's `queue.Queue` keeps `not_empty` and `not_full` on one mutex,
+/// `CPython`'s `queue.Queue` keeps `not_empty` and `not_full` on one mutex,
 /// and so can you. Using one `Condition` with two different locks panics.
 ///
 /// # Notifications
@@ -141,7 +141,6 @@ mod sealed {
         }
     }
 }
-
 
 impl Condition {
     const_fn! {

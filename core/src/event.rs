@@ -7,7 +7,7 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use crate::raw::lazy::LazyList;
-use crate::raw::list::{Wake, WaitList};
+use crate::raw::list::{WaitList, Wake};
 use crate::raw::semaphore::wake_all;
 use crate::sync::{AtomicBool, MutexGuard, Ordering};
 
@@ -263,7 +263,7 @@ impl fmt::Debug for Event {
         if let Some(q) = self.queue.try_lock() {
             d.field("waiters", &q.len());
         }
-        d.finish()
+        d.finish_non_exhaustive()
     }
 }
 

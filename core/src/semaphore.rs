@@ -418,7 +418,11 @@ pub struct SemaphorePermit<'a> {
 }
 
 impl<'a> SemaphorePermit<'a> {
-    pub(crate) fn new(raw: &'a RawSemaphore, bound: Option<&'a AtomicUsize>, permits: usize) -> Self {
+    pub(crate) fn new(
+        raw: &'a RawSemaphore,
+        bound: Option<&'a AtomicUsize>,
+        permits: usize,
+    ) -> Self {
         Self {
             raw,
             bound,

@@ -61,10 +61,10 @@ impl<T> Mutex<T> {
     }
 }
 
-#[cfg(not(warden_model))]
-pub(crate) use std::sync::atomic::AtomicPtr;
 #[cfg(warden_model)]
 pub(crate) use loom::sync::atomic::AtomicPtr;
+#[cfg(not(warden_model))]
+pub(crate) use std::sync::atomic::AtomicPtr;
 
 /// The id of the current thread (loom's simulated thread in the model).
 #[cfg(not(warden_model))]

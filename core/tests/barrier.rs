@@ -8,11 +8,7 @@ use std::time::Duration;
 
 use warden::{Barrier, BrokenBarrierError};
 
-async fn run_parties(
-    barrier: &Arc<Barrier>,
-    n: usize,
-    rounds: usize,
-) -> Vec<Vec<(usize, bool)>> {
+async fn run_parties(barrier: &Arc<Barrier>, n: usize, rounds: usize) -> Vec<Vec<(usize, bool)>> {
     let handles: Vec<_> = (0..n)
         .map(|_| {
             let barrier = barrier.clone();
@@ -37,7 +33,11 @@ fn check_generations(results: &[Vec<(usize, bool)>], parties: usize) {
     let rounds = results[0].len();
     for round in 0..rounds {
         let indices: HashSet<usize> = results.iter().map(|r| r[round].0).collect();
-        assert_eq!(indices, (0..parties).collect(), "round {round}: distinct indices");
+        assert_eq!(
+            indices,
+            (0..parties).collect(),
+            "round {round}: distinct indices"
+        );
         let leaders = results.iter().filter(|r| r[round].1).count();
         assert_eq!(leaders, 1, "round {round}: exactly one leader");
     }
@@ -54,7 +54,11 @@ async fn a_thousand_generations_of_eight() {
     }));
     let results = run_parties(&barrier, 8, 1000).await;
     check_generations(&results, 8);
-    assert_eq!(trips.load(Ordering::SeqCst), 1000, "the action ran once per generation");
+    assert_eq!(
+        trips.load(Ordering::SeqCst),
+        1000,
+        "the action ran once per generation"
+    );
     assert_eq!(barrier.n_waiting(), 0);
     assert_eq!(barrier.__waiter_records(), 0);
 }

@@ -11,7 +11,11 @@ use warden::{Condition, Lock};
 type Shared = Arc<(Lock<usize>, Condition)>;
 
 /// Spawns `n` tasks that each wait once, then count themselves woken.
-async fn spawn_waiters(shared: &Shared, woken: &Arc<AtomicUsize>, n: usize) -> Vec<tokio::task::JoinHandle<()>> {
+async fn spawn_waiters(
+    shared: &Shared,
+    woken: &Arc<AtomicUsize>,
+    n: usize,
+) -> Vec<tokio::task::JoinHandle<()>> {
     let before = shared.1.waiters();
     let handles = (0..n)
         .map(|_| {
@@ -53,7 +57,11 @@ async fn notify_n_wakes_exactly_min_n_waiting() {
     assert_eq!(woken.load(Ordering::SeqCst), 4);
     shared.1.notify(10);
     settle().await;
-    assert_eq!(woken.load(Ordering::SeqCst), 5, "notify(10) with one waiting wakes one");
+    assert_eq!(
+        woken.load(Ordering::SeqCst),
+        5,
+        "notify(10) with one waiting wakes one"
+    );
     for h in handles {
         h.await.unwrap();
     }
@@ -108,7 +116,11 @@ async fn waiter_notified_then_cancelled_passes_it_on() {
     victim.abort();
     assert!(victim.await.unwrap_err().is_cancelled());
     settle().await;
-    assert_eq!(woken.load(Ordering::SeqCst), 1, "the notification went to the next waiter");
+    assert_eq!(
+        woken.load(Ordering::SeqCst),
+        1,
+        "the notification went to the next waiter"
+    );
     shared.1.notify(1);
     for h in others {
         h.await.unwrap();
@@ -182,7 +194,10 @@ async fn wait_for_checks_first_and_never_returns_with_pred_false() {
         shared.1.notify_all();
     }
     let checks = waiter.await.unwrap();
-    assert!(checks >= 2, "the predicate is checked first and after wake-ups");
+    assert!(
+        checks >= 2,
+        "the predicate is checked first and after wake-ups"
+    );
 }
 
 #[tokio::test]
@@ -241,7 +256,7 @@ async fn one_condition_with_two_locks_panics() {
     let (a, b) = (Lock::new(()), Lock::new(()));
     let cond = Condition::new();
     let _ = tokio::time::timeout(Duration::from_millis(1), cond.wait(a.acquire().await)).await;
-    let _ = cond.wait(b.acquire().await);
+    drop(cond.wait(b.acquire().await));
 }
 
 #[tokio::test]

@@ -1,5 +1,5 @@
-//! RLock: re-entry per task, exclusion between tasks, ports of CPython's
-//! `RLockTests` (Lib/test/lock_tests.py).
+//! `RLock`: re-entry per task, exclusion between tasks, ports of `CPython`'s
+//! `RLockTests` (`Lib/test/lock_tests.py`).
 
 use std::cell::RefCell;
 use std::sync::Arc;
@@ -88,7 +88,9 @@ async fn try_acquire_by_owner_and_by_others() {
 #[test]
 fn block_on_outside_a_runtime_owner_is_the_thread() {
     let rl = Arc::new(RLock::new(RefCell::new(0)));
-    let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
     rt.block_on(async {
         let a = rl.acquire().await;
         let b = rl.acquire().await; // same thread, no task: re-entry

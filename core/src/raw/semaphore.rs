@@ -30,7 +30,7 @@
 use std::task::{Context, Poll};
 
 use super::lazy::LazyBox;
-use super::list::{Wake, WaitList};
+use super::list::{WaitList, Wake};
 use crate::sync::{AtomicUsize, Mutex, MutexGuard, Ordering};
 
 const QUEUED: usize = 1;
@@ -197,7 +197,10 @@ impl RawSemaphore {
                 Err(actual) => s = actual,
             }
         }
-        if q.held.checked_add(n).is_none_or(|total| total > MAX_PERMITS) {
+        if q.held
+            .checked_add(n)
+            .is_none_or(|total| total > MAX_PERMITS)
+        {
             too_many_permits(q.held, n);
         }
         // `QUEUED` is set and we hold the mutex: `state` is ours to write.
@@ -326,7 +329,9 @@ impl RawSemaphore {
 impl Drop for RawSemaphore {
     fn drop(&mut self) {
         debug_assert!(
-            self.queue.get().is_none_or(|q| q.lock().list.occupied() == 0),
+            self.queue
+                .get()
+                .is_none_or(|q| q.lock().list.occupied() == 0),
             "a semaphore dropped with waiters registered"
         );
     }

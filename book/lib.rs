@@ -1,0 +1,1 @@
+//! The book's Rust package: its tests build the book (`tests/build.rs`).

@@ -1,1 +1,0 @@
-//! Empty: this package exists for its `examples/` directory.
