@@ -112,6 +112,10 @@ mod rlock;
 mod semaphore;
 mod sync;
 
+#[doc(hidden)]
+#[path = "private.rs"]
+pub mod __private;
+
 pub use barrier::{Barrier, BarrierWaitResult};
 pub use bounded_semaphore::BoundedSemaphore;
 pub use condition::{Condition, ConditionGuard};
@@ -120,6 +124,8 @@ pub use event::Event;
 pub use lock::{Lock, LockGuard, OwnedLockGuard};
 pub use rlock::{RLock, RLockGuard};
 pub use semaphore::{OwnedSemaphorePermit, Semaphore, SemaphorePermit};
+#[doc(inline)]
+pub use warden_macros::guarded;
 
 /// The named futures returned by warden's `async` methods.
 pub mod futures {

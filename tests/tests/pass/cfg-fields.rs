@@ -1,0 +1,39 @@
+//! `#[cfg]` on fields: a field compiled out is gone from the struct, its
+//! data struct, `Init` and `new`, whether it is guarded or a lock.
+
+use warden::{Lock, guarded};
+
+#[guarded]
+#[derive(Debug, Default)]
+pub struct Config {
+    lock: Lock,
+    #[guarded(lock)]
+    retries: u32,
+    #[cfg(any())] // never compiled
+    #[guarded(lock)]
+    missing: NoSuchType,
+    #[cfg(all())] // always compiled
+    #[guarded(lock)]
+    timeout_ms: u64,
+    #[cfg(any())]
+    gone: NoSuchType,
+    #[cfg(any())]
+    off_lock: Lock,
+    #[cfg(any())]
+    #[guarded(off_lock)]
+    off_data: NoSuchType,
+    #[cfg_attr(all(), allow(dead_code))]
+    label: &'static str,
+}
+
+fn main() {
+    let config = Config::new(ConfigInit {
+        lock: Lock::new(()),
+        retries: 3,
+        timeout_ms: 250,
+        label: "x",
+    });
+    let data: ConfigLock = config.lock.into_inner();
+    assert_eq!((data.retries, data.timeout_ms), (3, 250));
+    assert_eq!(Config::default().lock.into_inner().retries, 0);
+}

@@ -1,0 +1,91 @@
+//! Generic structs: the data struct takes the parameters its fields use,
+//! with their bounds, as a hand-written one would.
+
+use std::collections::BTreeMap;
+use std::fmt::Display;
+use warden::{Lock, guarded};
+
+#[guarded]
+pub struct Cache<K: Ord, V>
+where
+    V: Clone,
+{
+    lock: Lock,
+    #[guarded(lock)]
+    map: BTreeMap<K, V>,
+    #[guarded(lock)]
+    hits: u64,
+    capacity: usize,
+}
+
+impl<K: Ord, V: Clone> Cache<K, V> {
+    async fn get(&self, key: &K) -> Option<V> {
+        let mut g = self.lock.acquire().await;
+        let value = g.map.get(key).cloned();
+        if value.is_some() {
+            g.hits += 1;
+        }
+        value
+    }
+
+    async fn insert(&self, key: K, value: V) -> bool {
+        let mut g = self.lock.acquire().await;
+        if g.map.len() >= self.capacity {
+            return false;
+        }
+        g.map.insert(key, value);
+        true
+    }
+}
+
+// Only `A` is guarded: `PairLock<A>` does not take `B` (it would be
+// unused), and `B`'s bound stays on `Pair`.
+#[guarded]
+pub struct Pair<A, B: Display> {
+    lock: Lock,
+    #[guarded(lock)]
+    first: A,
+    second: B,
+}
+
+// A const parameter and a default.
+#[guarded]
+pub struct Ring<T = u8, const N: usize = 4> {
+    lock: Lock,
+    #[guarded(lock)]
+    slots: [Option<T>; N],
+}
+
+fn main() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let cache: Cache<&str, String> = Cache::new(CacheInit {
+            lock: Lock::new(()),
+            map: BTreeMap::new(),
+            hits: 0,
+            capacity: 1,
+        });
+        assert!(cache.insert("a", "x".to_owned()).await);
+        assert!(!cache.insert("b", "y".to_owned()).await);
+        assert_eq!(cache.get(&"a").await.as_deref(), Some("x"));
+        assert_eq!(cache.lock.acquire().await.hits, 1);
+
+        let pair = Pair::new(PairInit {
+            lock: Lock::new(()),
+            first: vec![1u8],
+            second: "two",
+        });
+        let data: PairLock<Vec<u8>> = pair.lock.into_inner();
+        assert_eq!((data.first, pair.second), (vec![1], "two"));
+
+        let ring: Ring = Ring::new(RingInit {
+            lock: Lock::new(()),
+            slots: [None; 4],
+        });
+        ring.lock.acquire().await.slots[0] = Some(9);
+        let data: RingLock<u8, 4> = ring.lock.into_inner();
+        assert_eq!(data.slots, [Some(9), None, None, None]);
+    });
+}
