@@ -18,9 +18,9 @@ use core::fmt;
 /// defaults the lock through this trait rather than through `With<D>`'s own
 /// impls (which an unknown `With<D>` would not have).
 #[diagnostic::on_unimplemented(
-    message = "`{Self}` is not a lock, so it cannot guard fields",
-    label = "named in `#[guarded(...)]`, so this must be `warden::Lock` or `warden::RLock`",
-    note = "write the lock without data, `lock: Lock` or `lock: RLock`: `#[guarded]` makes the guarded fields its data"
+    message = "`{Self}` cannot guard fields: a `#[guarded(...)]` lock must be `Lock` or `RLock`, written without data",
+    label = "named in `#[guarded(...)]`, so this must be `Lock` or `RLock`",
+    note = "`#[guarded]` makes the guarded fields the lock's data: write `lock: Lock` (or `RLock`), not `Lock<T>` or another lock type"
 )]
 pub trait GuardedLock: Sized {
     /// This lock, holding `D`.

@@ -35,9 +35,9 @@ impl<'a> Input<'a> {
             Item::Enum(item) => {
                 return Err(format_err!(
                     item.enum_token,
-                    "`#[guarded]` works on structs, not enums: a lock field cannot be \
-                     shared by variants. Guard the enum as a whole instead: \
-                     `struct State {{ lock: Lock, #[guarded(lock)] value: {} }}`",
+                    "`#[guarded]` works on structs, not enums: variants cannot share a \
+                     lock field. Guard the whole enum from a struct instead: \
+                     `#[guarded] struct Shared {{ lock: Lock, #[guarded(lock)] value: {} }}`",
                     item.ident
                 ));
             }
@@ -45,8 +45,9 @@ impl<'a> Input<'a> {
                 return Err(format_err!(
                     item.union_token,
                     "`#[guarded]` works on structs, not unions: a union's fields overlap, \
-                     so one cannot be a lock guarding the others. Guard the union as a \
-                     whole instead: `struct State {{ lock: Lock, #[guarded(lock)] value: {} }}`",
+                     so none can be a lock guarding the others. Guard the whole union from \
+                     a struct instead: \
+                     `#[guarded] struct Shared {{ lock: Lock, #[guarded(lock)] value: {} }}`",
                     item.ident
                 ));
             }

@@ -167,9 +167,8 @@ fn lock_name(attr: &Attribute, name: &Ident) -> syn::Result<Ident> {
             let rest: TokenStream = input.parse()?;
             return Err(format_err!(
                 rest,
-                "a field is guarded by exactly one lock: `#[guarded({lock})]`; \
-                 to protect `{name}` with two locks, guard it by one and take the other \
-                 as well where you use it"
+                "a field is guarded by exactly one lock: keep `#[guarded({lock})]` \
+                 and remove this"
             ));
         }
         let _trailing: Option<Token![,]> = input.parse()?;

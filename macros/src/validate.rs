@@ -136,21 +136,22 @@ fn unknown_lock(
     let locks: Vec<String> = candidates
         .iter()
         .filter(|f| looks_like_lock(&f.original.ty))
-        .map(|f| format!("`{}`", f.ident))
+        .map(|f| format!("`#[guarded({})]`", f.ident))
         .collect();
-    let or_these = if locks.is_empty() {
-        String::new()
-    } else {
-        format!(", or name one of the locks it has: {}", locks.join(", "))
-    };
-    errors.error_at(
-        lock,
+    let message = if locks.is_empty() {
         format!(
-            "no field `{lock}` in `{struct_name}` to guard `{name}`: \
-             `#[guarded({lock})]` names a `Lock` or `RLock` field of the same struct; \
-             add one, `{lock}: Lock`{or_these}"
-        ),
-    );
+            "no field `{lock}` in `{struct_name}`: `#[guarded({lock})]` names the \
+             `Lock` or `RLock` field that guards `{name}`; add it to `{struct_name}`: \
+             `{lock}: Lock`"
+        )
+    } else {
+        format!(
+            "no field `{lock}` in `{struct_name}`: name the lock field that guards \
+             `{name}`, {}, or add a lock field `{lock}: Lock`",
+            locks.join(" or ")
+        )
+    };
+    errors.error_at(lock, message);
     None
 }
 
@@ -166,7 +167,7 @@ fn did_you_mean<'f, 'a>(lookup: &Ident, candidates: &[&'f Field<'a>]) -> Option<
             let distance = if name.eq_ignore_ascii_case(&lookup) {
                 0
             } else {
-                levenshtein(&name, &lookup)
+                edit_distance(&name, &lookup)
             };
             (distance, *field)
         })
@@ -195,33 +196,45 @@ pub fn unraw(ident: &Ident) -> String {
     s.strip_prefix("r#").map_or(s.clone(), str::to_owned)
 }
 
-/// Edit distance between `a` and `b`.
-fn levenshtein(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut prev = row[0];
-        row[0] = i + 1;
-        for (j, &cb) in b.iter().enumerate() {
-            let cost = usize::from(ca != cb);
-            let next = (row[j] + 1).min(row[j + 1] + 1).min(prev + cost);
-            prev = row[j + 1];
-            row[j + 1] = next;
+/// Edit distance between `a` and `b`, counting a swap of two adjacent
+/// characters as one edit (`lokc` is one edit from `lock`).
+fn edit_distance(a: &str, b: &str) -> usize {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    // d[i][j]: distance between a[..i] and b[..j].
+    let mut d = vec![vec![0; b.len() + 1]; a.len() + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut best = (d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1)
+                .min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                best = best.min(d[i - 2][j - 2] + 1);
+            }
+            d[i][j] = best;
         }
     }
-    row[b.len()]
+    d[a.len()][b.len()]
 }
 
 #[cfg(test)]
 mod tests {
-    use super::levenshtein;
+    use super::edit_distance;
 
     #[test]
-    fn edit_distance() {
-        assert_eq!(levenshtein("lock", "lock"), 0);
-        assert_eq!(levenshtein("lok", "lock"), 1);
-        assert_eq!(levenshtein("lcok", "lock"), 2);
-        assert_eq!(levenshtein("", "abc"), 3);
-        assert_eq!(levenshtein("audit", "lock"), 5);
+    fn edits() {
+        assert_eq!(edit_distance("lock", "lock"), 0);
+        assert_eq!(edit_distance("lok", "lock"), 1);
+        assert_eq!(edit_distance("lokc", "lock"), 1);
+        assert_eq!(edit_distance("lcok", "lock"), 1);
+        assert_eq!(edit_distance("", "abc"), 3);
+        assert_eq!(edit_distance("audit", "lock"), 5);
+        assert_eq!(edit_distance("locks", "lock"), 1);
     }
 }

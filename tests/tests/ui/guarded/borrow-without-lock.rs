@@ -1,0 +1,18 @@
+// Borrowing a guarded field without taking its lock.
+use warden::{Lock, guarded};
+
+#[guarded]
+pub struct Bank {
+    pub lock: Lock,
+    #[guarded(lock)]
+    pub accounts: Vec<i64>,
+    #[guarded(lock)]
+    pub transfers: u64,
+    pub name: String,
+}
+
+fn accounts(bank: &Bank) -> &Vec<i64> {
+    &bank.accounts
+}
+
+fn main() {}

@@ -1,0 +1,22 @@
+// Printing a guarded field with {:?} without its lock, from another module.
+mod bank {
+    use warden::{Lock, guarded};
+
+    #[guarded]
+    pub struct Bank {
+        pub lock: Lock,
+        #[guarded(lock)]
+        pub accounts: Vec<i64>,
+        #[guarded(lock)]
+        pub transfers: u64,
+        pub name: String,
+    }
+}
+
+use bank::Bank;
+
+fn show(bank: &Bank) -> String {
+    format!("{} {:?}", bank.name, bank.accounts)
+}
+
+fn main() {}

@@ -1,0 +1,22 @@
+// Writing a guarded field without its lock, from another module.
+mod bank {
+    use warden::{Lock, guarded};
+
+    #[guarded]
+    pub struct Bank {
+        pub lock: Lock,
+        #[guarded(lock)]
+        pub accounts: Vec<i64>,
+        #[guarded(lock)]
+        pub transfers: u64,
+        pub name: String,
+    }
+}
+
+use bank::Bank;
+
+fn count_transfer(bank: &mut Bank) {
+    bank.transfers += 1;
+}
+
+fn main() {}

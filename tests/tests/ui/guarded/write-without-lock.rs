@@ -1,0 +1,18 @@
+// Writing a guarded field without taking its lock.
+use warden::{Lock, guarded};
+
+#[guarded]
+pub struct Bank {
+    pub lock: Lock,
+    #[guarded(lock)]
+    pub accounts: Vec<i64>,
+    #[guarded(lock)]
+    pub transfers: u64,
+    pub name: String,
+}
+
+fn count_transfer(bank: &mut Bank) {
+    bank.transfers += 1;
+}
+
+fn main() {}
