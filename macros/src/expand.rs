@@ -61,8 +61,11 @@ pub fn guarded(args: TokenStream, input: TokenStream) -> TokenStream {
 ///   module docs;
 /// * `clippy::must_use_candidate`, `clippy::missing_const_for_fn`,
 ///   `clippy::needless_pass_by_value`, `clippy::use_self`,
-///   `clippy::redundant_pub_crate`, `clippy::trait_duplication_in_bounds`:
-///   style advice about code the user did not write and cannot change.
+///   `clippy::redundant_pub_crate`: style advice about code the user did not
+///   write and cannot change;
+/// * `clippy::trait_duplication_in_bounds`,
+///   `clippy::type_repetition_in_bounds`: the struct's bounds are copied
+///   here, so the user's struct already gets any such warning once.
 fn allow_list() -> TokenStream {
     quote! {
         #[allow(
@@ -73,7 +76,8 @@ fn allow_list() -> TokenStream {
             clippy::needless_pass_by_value,
             clippy::use_self,
             clippy::redundant_pub_crate,
-            clippy::trait_duplication_in_bounds
+            clippy::trait_duplication_in_bounds,
+            clippy::type_repetition_in_bounds
         )]
     }
 }
