@@ -1,16 +1,17 @@
 //! The blocking twins (`acquire_blocking`, `acquire_many_blocking`,
-//! `wait_blocking`, `wait_timeout_blocking`) of Lock, Semaphore,
-//! BoundedSemaphore and Event: they share the FIFO with async waiters, work
+//! `wait_blocking`, `wait_timeout_blocking`) of `Lock`, `Semaphore`,
+//! `BoundedSemaphore` and `Event`: they share the FIFO with async waiters, work
 //! on plain threads and in `spawn_blocking`, and panic — naming the async
 //! method to use — when they would have to wait on a runtime worker.
 
 mod common;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::{finishes, panic_message, panic_on_worker, until};
+use common::{finishes, panic_message, panic_on_worker, until, until_blocking};
 use warden::{BoundedSemaphore, Event, Lock, Semaphore};
 
 // ---------------------------------------------------------------------------
@@ -348,4 +349,38 @@ fn plain_threads_contend_on_every_primitive() {
     assert_eq!(sem.available_permits(), 2);
     assert_eq!(bounded.available_permits(), 3);
     assert_eq!(lock.__waiter_records() + sem.__waiter_records(), 0);
+}
+
+/// Python's `test_different_thread`, on plain threads: the guard taken on
+/// the main thread moves to another thread, which now holds the lock; the
+/// main thread waiting for it is an ordinary wait, not a re-entry (in debug
+/// builds, too, where `acquire_blocking` refuses to wait for a lock its own
+/// thread holds).
+#[test]
+fn waiting_for_a_guard_moved_to_another_thread_is_not_a_reentry() {
+    let lock = Lock::new(0);
+    let guard = lock.acquire_blocking();
+    let main_done = AtomicBool::new(false);
+    let (lock_ref, done) = (&lock, &main_done);
+    std::thread::scope(|s| {
+        let holder = s.spawn(move || {
+            let mut guard = guard; // this thread holds the lock now
+            *guard += 1;
+            until_blocking("the main thread queued", || {
+                lock_ref.__waiter_records() == 1 || done.load(Ordering::SeqCst)
+            });
+            drop(guard);
+        });
+        let waited = catch_unwind(AssertUnwindSafe(|| *lock.acquire_blocking() += 1));
+        main_done.store(true, Ordering::SeqCst);
+        holder.join().unwrap();
+        if let Err(payload) = waited {
+            panic!(
+                "refused to wait for a lock held by another thread: {}",
+                panic_message(&*payload)
+            );
+        }
+    });
+    assert_eq!(*lock.try_acquire().unwrap(), 2);
+    assert_eq!(lock.__waiter_records(), 0);
 }

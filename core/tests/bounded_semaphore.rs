@@ -125,26 +125,31 @@ async fn a_release_serves_waiters_first() {
 
 #[test]
 fn concurrent_forget_and_release_never_pass_the_bound() {
+    // Forgotten permits form one pool: any thread may give one back (as any
+    // Python thread may `release()`), so a stray release can take the one
+    // another thread forgot. What must hold: every release that succeeds
+    // returns a forgotten permit, and the bound is never passed.
     let sem = Arc::new(BoundedSemaphore::new(4));
     let threads: Vec<_> = (0..4)
         .map(|_| {
             let sem = sem.clone();
             std::thread::spawn(move || {
-                let mut refused = 0;
+                let mut returned = 0;
                 for _ in 0..1000 {
                     sem.acquire_blocking().forget();
-                    sem.release(1).unwrap();
-                    if sem.release(1).is_err() {
-                        refused += 1;
+                    for _ in 0..2 {
+                        returned += usize::from(sem.release(1).is_ok());
+                        assert!(sem.available_permits() <= 4, "bound passed");
                     }
                 }
-                refused
+                returned
             })
         })
         .collect();
-    for t in threads {
-        t.join().unwrap();
-    }
+    let returned: usize = threads.into_iter().map(|t| t.join().unwrap()).sum();
+    let still_forgotten = 4000 - returned;
+    assert_eq!(sem.available_permits() + still_forgotten, 4);
+    assert_eq!(sem.release(still_forgotten), Ok(()));
     assert_eq!(sem.available_permits(), 4);
     assert_eq!(sem.release(1), Err(TooManyReleases));
 }
@@ -157,27 +162,27 @@ fn concurrent_forget_and_release_never_pass_the_bound() {
 #[should_panic(expected = "acquire_many(4) on a BoundedSemaphore of 3 permits can never succeed")]
 fn acquire_many_above_the_bound_panics() {
     let sem = BoundedSemaphore::new(3);
-    let _ = sem.acquire_many(4);
+    drop(sem.acquire_many(4));
 }
 
 #[test]
 #[should_panic(expected = "can never succeed")]
 fn acquire_many_blocking_above_the_bound_panics() {
     let sem = BoundedSemaphore::new(1);
-    let _ = sem.acquire_many_blocking(2);
+    drop(sem.acquire_many_blocking(2));
 }
 
 #[tokio::test]
 #[should_panic(expected = "can never succeed")]
 async fn acquire_many_owned_above_the_bound_panics() {
     let sem = Arc::new(BoundedSemaphore::new(1));
-    let _ = sem.acquire_many_owned(2).await;
+    drop(sem.acquire_many_owned(2).await);
 }
 
 #[test]
 #[should_panic(expected = "can never succeed")]
 fn acquire_many_above_max_permits_panics() {
-    let _ = BoundedSemaphore::new(1).acquire_many(usize::MAX);
+    drop(BoundedSemaphore::new(1).acquire_many(usize::MAX));
 }
 
 /// `acquire()` is `acquire_many(1)`: on a semaphore bounded at 0 it can
@@ -186,7 +191,7 @@ fn acquire_many_above_max_permits_panics() {
 #[should_panic(expected = "can never succeed")]
 fn acquire_on_a_zero_bound_panics_instead_of_hanging() {
     let sem = BoundedSemaphore::new(0);
-    let _ = sem.acquire();
+    drop(sem.acquire());
 }
 
 #[test]

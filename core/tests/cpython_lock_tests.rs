@@ -1,6 +1,6 @@
 //! Behaviours of CPython's `Lib/test/lock_tests.py` (threads) and
-//! `Lib/test/test_asyncio/test_locks.py` (tasks), ported to warden's Lock,
-//! Semaphore, BoundedSemaphore and Event. Each test names the CPython test
+//! `Lib/test/test_asyncio/test_locks.py` (tasks), ported to warden's `Lock`,
+//! `Semaphore`, `BoundedSemaphore` and `Event`. Each test names the CPython test
 //! it ports; the Rust is our own.
 //!
 //! What does not port, and why:
@@ -231,13 +231,19 @@ mod lock {
     /// acquire leaves the lock in a proper state.
     #[tokio::test(start_paused = true)]
     async fn test_state_after_timeout() {
-        let lock = Lock::new(());
+        // The timed acquire runs in another task: in debug builds a task
+        // that waits for a Lock it holds itself panics (see `Lock` docs).
+        let lock = Arc::new(Lock::new(()));
         let g = lock.acquire().await;
-        assert!(
-            timeout(Duration::from_millis(10), lock.acquire())
-                .await
-                .is_err()
-        );
+        let other = tokio::spawn({
+            let lock = lock.clone();
+            async move {
+                timeout(Duration::from_millis(10), lock.acquire())
+                    .await
+                    .is_err()
+            }
+        });
+        assert!(other.await.unwrap());
         drop(g);
         assert!(!lock.locked());
         assert!(lock.try_acquire().is_some());
@@ -587,8 +593,8 @@ mod base_semaphore {
         assert_eq!(sem.records(), 0);
     }
 
-    /// `test_default_value`: `Semaphore()` has one permit (BoundedSemaphore
-    /// has no `Default`; it is built with 1 explicitly).
+    /// `test_default_value`: `Semaphore()` has one permit
+    /// (`BoundedSemaphore` has no `Default`; it is built with 1 explicitly).
     pub fn default_value<S: AnySemaphore>(sem: S) {
         let sem = Arc::new(sem);
         let held = sem.acquire_blocking();
@@ -777,7 +783,7 @@ mod semaphore {
     #[tokio::test]
     async fn test_acquire_no_hang() {
         let sem = Arc::new(Semaphore::new(1));
-        let (tx, rx) = oneshot::channel::<tokio::task::JoinHandle<()>>();
+        let (tx, rx) = oneshot::channel::<tokio::task::AbortHandle>();
         let t1 = tokio::spawn({
             let sem = sem.clone();
             async move {
@@ -786,7 +792,6 @@ mod semaphore {
                 until("t2 queued", || sem.__waiter_records() == 1).await;
                 drop(p); // hands the permit to t2 ...
                 t2.abort(); // ... which is cancelled before it runs
-                t2
             }
         });
         let t2 = tokio::spawn({
@@ -796,8 +801,8 @@ mod semaphore {
                 panic!("t2 must have been cancelled");
             }
         });
-        tx.send(t2).unwrap();
-        let t2 = t1.await.unwrap();
+        tx.send(t2.abort_handle()).unwrap();
+        finishes("t1", t1).await.unwrap();
         assert!(t2.await.unwrap_err().is_cancelled());
         drop(
             timeout(Duration::from_secs(1), sem.acquire())

@@ -60,7 +60,10 @@ fn try_acquire_fails_while_held_and_succeeds_after() {
 fn guard_source_and_owned_guard_source() {
     let lock = Lock::new(1);
     let g = lock.try_acquire().unwrap();
-    assert!(std::ptr::eq(LockGuard::source(&g), &lock));
+    assert!(std::ptr::eq(
+        LockGuard::source(&g),
+        std::ptr::from_ref(&lock)
+    ));
     drop(g);
 
     let lock = Arc::new(Lock::new(1));

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use common::{Probe, Rng, finishes, panic_message, poll_once, until};
 use tokio::time::timeout;
-use warden::{OwnedSemaphorePermit, Semaphore};
+use warden::{OwnedSemaphorePermit, Semaphore, SemaphorePermit};
 
 const MAX: usize = Semaphore::MAX_PERMITS;
 
@@ -220,7 +220,7 @@ fn release_n_serves_several_waiters_in_order_and_frees_the_rest() {
     assert_eq!(three.wakes(), 1);
     assert_eq!(sem.available_permits(), 2);
     let held: Vec<_> = vec![one.ready(), two.ready(), three.ready()];
-    assert_eq!(held.iter().map(|p| p.permits()).sum::<usize>(), 6);
+    assert_eq!(held.iter().map(SemaphorePermit::permits).sum::<usize>(), 6);
     drop(held);
     assert_eq!(sem.available_permits(), 8);
 }
@@ -644,20 +644,20 @@ fn release_overflow_while_waiters_queue_changes_nothing() {
 #[should_panic(expected = "acquire_many(4611686018427387904) can never succeed")]
 fn acquire_many_above_max_permits_panics() {
     let sem = Semaphore::new(1);
-    let _ = sem.acquire_many(MAX + 1);
+    drop(sem.acquire_many(MAX + 1));
 }
 
 #[test]
 #[should_panic(expected = "can never succeed")]
 fn acquire_many_usize_max_panics() {
-    let _ = Semaphore::new(1).acquire_many(usize::MAX);
+    drop(Semaphore::new(1).acquire_many(usize::MAX));
 }
 
 #[tokio::test]
 #[should_panic(expected = "can never succeed")]
 async fn acquire_many_owned_above_max_permits_panics() {
     let sem = Arc::new(Semaphore::new(1));
-    let _ = sem.acquire_many_owned(MAX + 1).await;
+    drop(sem.acquire_many_owned(MAX + 1).await);
 }
 
 #[test]

@@ -182,8 +182,7 @@ impl Rng {
 /// finish within [`HANG`]: for awaits that would never end if a wake-up or
 /// a permit were lost.
 pub async fn finishes<F: Future>(what: &str, fut: F) -> F::Output {
-    match tokio::time::timeout(HANG, fut).await {
-        Ok(out) => out,
-        Err(_) => panic!("hung: {what}"),
-    }
+    tokio::time::timeout(HANG, fut)
+        .await
+        .unwrap_or_else(|_elapsed| panic!("hung: {what}"))
 }
