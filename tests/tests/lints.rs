@@ -72,6 +72,19 @@ where
     pub(crate) hits: u64,
 }
 
+/// A `#[must_use]` struct with a conditional field.
+#[guarded]
+#[must_use]
+#[derive(Debug, Default)]
+pub struct Token {
+    /// Guards the value.
+    pub lock: RLock,
+    /// The value.
+    #[guarded(lock)]
+    #[cfg(not(any()))]
+    pub value: AtomicU64,
+}
+
 /// A private struct in a private module.
 mod private {
     use warden::{Lock, guarded};
@@ -123,6 +136,11 @@ async fn exercise() -> u64 {
         count: 1,
     });
     let count = counter.lock.acquire().await.count;
+    let token = Token::new(TokenInit {
+        lock: RLock::new(()),
+        value: AtomicU64::new(1),
+    });
+    let _ = token.lock.acquire().await.value.fetch_add(1, Ordering::Relaxed);
     let data = bank.lock.into_inner();
     let lens = data.accounts.len() + source_len;
     data.transfers + u64::from(count) + cache.hits + u64::try_from(lens).unwrap_or(0)

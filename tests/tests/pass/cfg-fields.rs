@@ -26,7 +26,34 @@ pub struct Config {
     label: &'static str,
 }
 
+// `#[cfg]` on the struct itself applies to everything generated.
+#[guarded]
+#[cfg(any())]
+pub struct Never {
+    lock: Lock,
+    #[guarded(lock)]
+    data: NoSuchType,
+}
+
+#[guarded]
+#[cfg(all())]
+pub struct Always {
+    lock: Lock,
+    #[guarded(lock)]
+    data: u8,
+}
+
 fn main() {
+    assert_eq!(
+        Always::new(AlwaysInit {
+            lock: Lock::new(()),
+            data: 1
+        })
+        .lock
+        .into_inner()
+        .data,
+        1
+    );
     let config = Config::new(ConfigInit {
         lock: Lock::new(()),
         retries: 3,
