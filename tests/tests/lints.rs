@@ -140,7 +140,12 @@ async fn exercise() -> u64 {
         lock: RLock::new(()),
         value: AtomicU64::new(1),
     });
-    let _ = token.lock.acquire().await.value.fetch_add(1, Ordering::Relaxed);
+    let _ = token
+        .lock
+        .acquire()
+        .await
+        .value
+        .fetch_add(1, Ordering::Relaxed);
     let data = bank.lock.into_inner();
     let lens = data.accounts.len() + source_len;
     data.transfers + u64::from(count) + cache.hits + u64::try_from(lens).unwrap_or(0)
