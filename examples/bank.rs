@@ -1,18 +1,82 @@
-//! The bank: many tasks transferring money between accounts at once.
+//! The bank, with `#[guarded]`: many tasks transferring money between
+//! accounts at once, on a multi-thread runtime.
 //!
-//! Python's classic race: `transfer` reads two balances, computes, and
-//! writes them back; two threads interleaving there create or destroy
-//! money. With a `Lock` around the accounts the total is conserved.
+//! Python's classic version takes the lock in `transfer` and forgets it in
+//! `verify_accounts`, which then reads balances halfway through a transfer.
+//! Here the balances are `#[guarded(lock)]`: they live inside the lock, so
+//! `verify_accounts` cannot read them without taking it. Forgetting the lock
+//! is a compile error (`tests/tests/ui/guarded/verify-accounts-without-lock.rs`
+//! shows the message).
 //!
-//! Run: `cargo run --example bank`
+//! Run: `cargo run --example bank` (the README's main command). The same
+//! bank with a hand-written `Lock<Vec<i64>>` is `bank_lock.rs`.
 
 use std::sync::Arc;
 
-use warden::Lock;
+use warden::{Condition, Lock, guarded};
 
 const ACCOUNTS: usize = 10;
 const TASKS: usize = 16;
 const TRANSFERS: usize = 100_000;
+
+// ANCHOR: bank
+/// Accounts whose balances can only be touched while holding `lock`.
+#[guarded]
+#[derive(Debug)]
+struct Bank {
+    /// Guards the balances and the transfer count.
+    lock: Lock,
+    /// One balance per account.
+    #[guarded(lock)]
+    accounts: Vec<i64>,
+    /// Transfers made so far.
+    #[guarded(lock)]
+    transfers: u64,
+    /// Notified after every transfer.
+    changed: Condition,
+    /// Unguarded: free to read.
+    name: &'static str,
+}
+// ANCHOR_END: bank
+
+impl Bank {
+    // ANCHOR: transfer
+    /// Moves `amount` from one account to another, refusing overdrafts.
+    async fn transfer(&self, from: usize, to: usize, amount: i64) -> bool {
+        let mut guarded = self.lock.acquire().await; // `with lock:`
+        if guarded.accounts[from] < amount {
+            return false;
+        }
+        guarded.accounts[from] -= amount;
+        // Yield mid-transfer: another task runs here, as another Python
+        // thread could. The lock keeps it out of these accounts.
+        tokio::task::yield_now().await;
+        guarded.accounts[to] += amount;
+        guarded.transfers += 1;
+        drop(guarded);
+        self.changed.notify_all();
+        true
+    }
+    // ANCHOR_END: transfer
+
+    // ANCHOR: verify
+    /// The audit: sees a consistent snapshot, because the only way to the
+    /// balances is through the lock.
+    async fn verify_accounts(&self) -> i64 {
+        self.lock.acquire().await.accounts.iter().sum()
+    }
+    // ANCHOR_END: verify
+
+    /// Waits until at least `n` transfers have happened.
+    async fn wait_for_transfers(&self, n: u64) -> u64 {
+        let guarded = self.lock.acquire().await;
+        let guarded = self
+            .changed
+            .wait_for(guarded, |data| data.transfers >= n)
+            .await;
+        guarded.transfers
+    }
+}
 
 /// A tiny deterministic generator (xorshift), one per task.
 struct Rng(usize);
@@ -26,38 +90,19 @@ impl Rng {
     }
 }
 
-struct Bank {
-    accounts: Lock<Vec<i64>>,
-}
-
-impl Bank {
-    /// Moves `amount` from one account to another, refusing overdrafts.
-    async fn transfer(&self, from: usize, to: usize, amount: i64) -> bool {
-        let mut accounts = self.accounts.acquire().await; // `with lock:`
-        if accounts[from] < amount {
-            return false;
-        }
-        accounts[from] -= amount;
-        // Yield mid-transfer: another task runs here, as another Python
-        // thread could. The lock keeps it out of these accounts.
-        tokio::task::yield_now().await;
-        accounts[to] += amount;
-        true
-    }
-
-    /// The audit: must see a consistent snapshot, so it takes the lock too.
-    async fn verify_accounts(&self) -> i64 {
-        self.accounts.acquire().await.iter().sum()
-    }
-}
-
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
-    let bank = Arc::new(Bank {
-        accounts: Lock::new(vec![1_000; ACCOUNTS]),
-    });
+    // ANCHOR: new
+    let bank = Arc::new(Bank::new(BankInit {
+        lock: Lock::new(()),
+        accounts: vec![1_000; ACCOUNTS],
+        transfers: 0,
+        changed: Condition::new(),
+        name: "warden savings",
+    }));
+    // ANCHOR_END: new
     let start = bank.verify_accounts().await;
-    println!("starting total: {start}");
+    println!("{}: starting total {start}", bank.name);
 
     let workers: Vec<_> = (0..TASKS)
         .map(|t| {
@@ -88,6 +133,8 @@ async fn main() {
             }
         })
     };
+    let halfway = bank.wait_for_transfers(1_000).await;
+    println!("{halfway} transfers seen by a waiter on the `changed` condition");
 
     let mut succeeded = 0;
     for w in workers {
@@ -95,8 +142,10 @@ async fn main() {
     }
     auditor.await.expect("audit failed");
     let end = bank.verify_accounts().await;
+    let transfers = bank.lock.acquire().await.transfers;
     println!("transfers: {TRANSFERS} attempted, {succeeded} succeeded, across {TASKS} tasks");
-    println!("final total: {end}");
+    assert_eq!(transfers, u64::try_from(succeeded).expect("fits"));
+    println!("{}: final total {end}", bank.name);
     assert_eq!(start, end, "money appeared or vanished");
     println!("total conserved");
 }
