@@ -41,9 +41,14 @@ pub(crate) fn may_block() -> bool {
 #[track_caller]
 pub(crate) fn refuse(method: &str) -> ! {
     let async_method = method.strip_suffix("_blocking").unwrap_or(method);
+    // Event has no async `wait_timeout`: its timeout is tokio's.
+    let async_call = match async_method {
+        "Event::wait_timeout" => "tokio::time::timeout(d, Event::wait(..)).await".to_owned(),
+        other => format!("{other}(..).await"),
+    };
     panic!(
         "{method} was called on a thread that runs async tasks, where waiting \
-         would stall every task on it; use `{async_method}(..).await` in async \
-         code, or call {method} from `tokio::task::spawn_blocking` or a plain thread"
+         would stall every task on it; use `{async_call}` in async code, or \
+         call {method} from `tokio::task::spawn_blocking` or a plain thread"
     );
 }

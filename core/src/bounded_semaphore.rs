@@ -1,6 +1,7 @@
 //! [`BoundedSemaphore`]: Python's `threading.BoundedSemaphore`.
 
 use std::fmt;
+use std::future::Future;
 use std::sync::Arc;
 
 use crate::error::TooManyReleases;
@@ -88,6 +89,10 @@ impl BoundedSemaphore {
 
     /// Waits for one permit. See [`Semaphore::acquire`].
     ///
+    /// # Panics
+    ///
+    /// On a semaphore bounded at 0, which can never grant a permit.
+    ///
     /// # Cancel safety
     ///
     /// Cancel safe: a dropped future leaves the semaphore as if it had never
@@ -102,7 +107,9 @@ impl BoundedSemaphore {
     /// drop(permit);
     /// # }
     /// ```
+    #[track_caller]
     pub fn acquire(&self) -> SemaphoreAcquire<'_> {
+        self.assert_within_bound(1);
         SemaphoreAcquire::new(&self.sem.raw, Some(&self.forgotten), 1)
     }
 
@@ -169,8 +176,9 @@ impl BoundedSemaphore {
     /// assert_eq!(sem.available_permits(), 1);
     /// # }
     /// ```
-    pub async fn acquire_owned(self: Arc<Self>) -> OwnedSemaphorePermit {
-        self.acquire_many_owned(1).await
+    #[track_caller]
+    pub fn acquire_owned(self: Arc<Self>) -> impl Future<Output = OwnedSemaphorePermit> {
+        self.acquire_many_owned(1)
     }
 
     /// Waits for `n` permits, as an owned permit.
@@ -191,11 +199,19 @@ impl BoundedSemaphore {
     /// assert_eq!(sem.clone().acquire_many_owned(2).await.permits(), 2);
     /// # }
     /// ```
-    pub async fn acquire_many_owned(self: Arc<Self>, n: usize) -> OwnedSemaphorePermit {
-        self.acquire_many(n).await.forget_silently();
-        OwnedSemaphorePermit {
-            source: OwnedSource::Bounded(self),
-            permits: n,
+    #[track_caller]
+    pub fn acquire_many_owned(
+        self: Arc<Self>,
+        n: usize,
+    ) -> impl Future<Output = OwnedSemaphorePermit> {
+        // Checked now, at the call, not at the first poll.
+        self.assert_within_bound(n);
+        async move {
+            self.acquire_many(n).await.forget_silently();
+            OwnedSemaphorePermit {
+                source: OwnedSource::Bounded(self),
+                permits: n,
+            }
         }
     }
 
@@ -207,9 +223,22 @@ impl BoundedSemaphore {
     /// assert!(sem.clone().try_acquire_owned().is_some());
     /// ```
     pub fn try_acquire_owned(self: Arc<Self>) -> Option<OwnedSemaphorePermit> {
-        self.sem.raw.try_acquire(1).then(|| OwnedSemaphorePermit {
-            source: OwnedSource::Bounded(self),
-            permits: 1,
+        self.try_acquire_many_owned(1)
+    }
+
+    /// Takes `n` permits if free and nobody waits, as an owned permit.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// let sem = Arc::new(warden::BoundedSemaphore::new(2));
+    /// assert_eq!(sem.try_acquire_many_owned(2).unwrap().permits(), 2);
+    /// ```
+    pub fn try_acquire_many_owned(self: Arc<Self>, n: usize) -> Option<OwnedSemaphorePermit> {
+        (n == 0 || (n <= MAX_PERMITS && self.sem.raw.try_acquire(n))).then(|| {
+            OwnedSemaphorePermit {
+                source: OwnedSource::Bounded(self),
+                permits: n,
+            }
         })
     }
 
@@ -226,6 +255,7 @@ impl BoundedSemaphore {
     /// ```
     #[track_caller]
     pub fn acquire_blocking(&self) -> SemaphorePermit<'_> {
+        self.assert_within_bound(1);
         self.sem
             .raw
             .acquire_blocking(1, "BoundedSemaphore::acquire_blocking");
@@ -299,6 +329,13 @@ impl BoundedSemaphore {
              succeed: it never holds more than its bound",
             self.bound
         );
+    }
+}
+
+impl Default for BoundedSemaphore {
+    /// A semaphore bounded at one permit, as Python's `BoundedSemaphore()`.
+    fn default() -> Self {
+        BoundedSemaphore::new(1)
     }
 }
 

@@ -50,6 +50,7 @@ use crate::sync::{AtomicBool, MutexGuard, Ordering};
 ///         "running"
 ///     }
 /// });
+/// tokio::task::yield_now().await; // let the runner start waiting
 /// start.set();
 /// start.clear(); // the runner was waiting: it is released all the same
 /// assert_eq!(runner.await.unwrap(), "running");
@@ -215,6 +216,9 @@ impl Event {
     fn wait_blocking_until(&self, deadline: Option<Instant>, method: &str) -> bool {
         if self.is_set() {
             return true;
+        }
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            return false; // a zero timeout never waits (so never refuses)
         }
         crate::blocking::assert_may_block(method);
         let key = {

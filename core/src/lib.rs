@@ -107,6 +107,7 @@ mod condition;
 mod error;
 mod event;
 mod lock;
+mod owner;
 mod raw;
 mod rlock;
 mod semaphore;

@@ -52,6 +52,15 @@ use crate::raw::semaphore::RawSemaphore;
 /// Uncontended, acquiring is one compare-exchange (Acquire) and releasing
 /// one compare-exchange (Release).
 ///
+/// # Re-acquiring a lock you hold
+///
+/// Waiting for a `Lock` you hold yourself never ends, as in Python; use
+/// [`RLock`](crate::RLock) where the same task must take the lock again.
+/// warden does not try to detect it: a guard is `Send` and may have moved
+/// to another task or thread that will release it (CPython's own tests
+/// release a lock from another thread), a `join!` branch may hold it, or a
+/// `timeout` may end the wait — all correct programs a check would break.
+///
 /// # Panics and poisoning
 ///
 /// A guard dropped while a panic unwinds releases the lock, as Python's
@@ -143,12 +152,20 @@ impl<T: ?Sized> Lock<T> {
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() {
+    /// use std::sync::Arc;
     /// use std::time::Duration;
-    /// let lock = warden::Lock::new(0);
+    /// let lock = Arc::new(warden::Lock::new(0));
     /// let held = lock.acquire().await;
-    /// // Python: lock.acquire(timeout=0.01) -> False
-    /// let again = tokio::time::timeout(Duration::from_millis(10), lock.acquire()).await;
-    /// assert!(again.is_err());
+    /// let other = tokio::spawn({
+    ///     let lock = lock.clone();
+    ///     async move {
+    ///         // Python: lock.acquire(timeout=0.01) -> False
+    ///         tokio::time::timeout(Duration::from_millis(10), lock.acquire())
+    ///             .await
+    ///             .is_ok()
+    ///     }
+    /// });
+    /// assert!(!other.await.unwrap());
     /// drop(held);
     /// *lock.acquire().await += 1;
     /// # }

@@ -7,8 +7,9 @@ use std::ops::Deref;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+use crate::owner::Owner;
 use crate::raw::semaphore::RawSemaphore;
-use crate::sync::{Mutex, ThreadId, current_thread_id};
+use crate::sync::Mutex;
 
 /// A re-entrant lock: Python's [`threading.RLock`], for async tasks.
 ///
@@ -100,21 +101,6 @@ pub struct RLock<T: ?Sized = ()> {
 // `T` is used by one thread at a time, which needs only `T: Send` — the
 // same reasoning and bound as `std::sync::ReentrantLock`.
 unsafe impl<T: ?Sized + Send> Sync for RLock<T> {}
-
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Owner {
-    Task(tokio::task::Id),
-    Thread(ThreadId),
-}
-
-impl Owner {
-    fn current() -> Owner {
-        match tokio::task::try_id() {
-            Some(id) => Owner::Task(id),
-            None => Owner::Thread(current_thread_id()),
-        }
-    }
-}
 
 struct Ownership {
     owner: Option<Owner>,

@@ -307,6 +307,7 @@ impl RawSemaphore {
     }
 
     /// Waits for `n` permits on this thread.
+    #[track_caller]
     pub(crate) fn acquire_blocking(&self, n: usize, method: &str) {
         if self.try_acquire(n) {
             return;
@@ -337,10 +338,13 @@ impl Drop for RawSemaphore {
     }
 }
 
+#[track_caller]
 fn checked_permits(n: usize) -> usize {
-    if n > MAX_PERMITS {
-        too_many_permits(0, n);
-    }
+    assert!(
+        n <= MAX_PERMITS,
+        "releasing {n} permits would exceed the maximum of usize::MAX >> 2 \
+         permits a semaphore can hold"
+    );
     n << 1
 }
 
