@@ -280,3 +280,127 @@ fn rlock_reentry_between_threads() {
         assert!(!rl.locked());
     });
 }
+
+#[test]
+fn semaphore_granted_many_then_dropped_passes_on() {
+    model("semaphore_granted_many_then_dropped_passes_on", 2, || {
+        let sem = Arc::new(Semaphore::new(0));
+        let mut first: BoxFuture<()> = {
+            let sem = sem.clone();
+            Box::pin(async move { sem.acquire_many(2).await.forget() })
+        };
+        assert!(poll_once(&mut first).is_pending());
+        let releaser = {
+            let sem = sem.clone();
+            thread::spawn(move || sem.release(2))
+        };
+        drop(first); // queued, or granted both permits: they must come back
+        releaser.join().unwrap();
+        assert_eq!(sem.available_permits(), 2);
+        assert_eq!(sem.__waiter_records(), 0);
+    });
+}
+
+#[test]
+fn event_waiter_cancelled_while_set() {
+    model("event_waiter_cancelled_while_set", 3, || {
+        let ev = Arc::new(Event::new());
+        let mut waiter: BoxFuture<()> = {
+            let ev = ev.clone();
+            Box::pin(async move { ev.wait().await })
+        };
+        assert!(poll_once(&mut waiter).is_pending());
+        let setter = {
+            let ev = ev.clone();
+            thread::spawn(move || ev.set())
+        };
+        drop(waiter);
+        setter.join().unwrap();
+        assert!(ev.is_set());
+        assert_eq!(ev.__waiter_records(), 0);
+    });
+}
+
+#[test]
+fn condition_cancel_while_relocking_passes_on() {
+    model("condition_cancel_while_relocking_passes_on", 2, || {
+        let shared = Arc::new((Lock::new(()), Condition::new()));
+        let waiter = |shared: Arc<(Lock<()>, Condition)>| -> BoxFuture<()> {
+            Box::pin(async move {
+                let (lock, cond) = &*shared;
+                let _g = cond.wait(lock.acquire().await).await;
+            })
+        };
+        let mut first = waiter(shared.clone());
+        let mut second = waiter(shared.clone());
+        assert!(poll_once(&mut first).is_pending());
+        assert!(poll_once(&mut second).is_pending());
+        // Hold the lock: a notified `first` gets stuck re-taking it.
+        let held = shared.0.try_acquire().unwrap();
+        shared.1.notify(1);
+        assert!(poll_once(&mut first).is_pending(), "re-taking a held lock");
+        let canceller = thread::spawn(move || drop(first));
+        drop(held);
+        canceller.join().unwrap();
+        // The cancelled waiter's notification went to `second`.
+        assert!(poll_once(&mut second).is_ready(), "a notification was lost");
+        assert!(shared.0.try_acquire().is_some(), "the lock leaked");
+        assert_eq!(shared.1.__waiter_records(), 0);
+        assert_eq!(shared.0.__waiter_records(), 0);
+    });
+}
+
+#[test]
+fn barrier_abort_vs_arrival() {
+    model("barrier_abort_vs_arrival", 3, || {
+        let barrier = Arc::new(Barrier::new(2));
+        let mut first: BoxFuture<bool> = {
+            let barrier = barrier.clone();
+            Box::pin(async move { barrier.wait().await.is_ok() })
+        };
+        assert!(poll_once(&mut first).is_pending());
+        let aborter = {
+            let barrier = barrier.clone();
+            thread::spawn(move || barrier.abort())
+        };
+        let mut second: BoxFuture<bool> = {
+            let barrier = barrier.clone();
+            Box::pin(async move { barrier.wait().await.is_ok() })
+        };
+        let second_result = poll_once(&mut second);
+        aborter.join().unwrap();
+        let first_result = poll_once(&mut first);
+        // Either the generation tripped before the abort (both Ok) or the
+        // abort came first (both broken): never one of each.
+        match (first_result, second_result) {
+            (Poll::Ready(a), Poll::Ready(b)) => assert_eq!(a, b),
+            other => panic!(
+                "a party was left waiting: {:?}",
+                (other.0.is_ready(), other.1.is_ready())
+            ),
+        }
+        assert!(barrier.is_broken());
+        assert_eq!(barrier.__waiter_records(), 0);
+    });
+}
+
+#[test]
+fn bounded_release_vs_forget_never_passes_the_bound() {
+    model(
+        "bounded_release_vs_forget_never_passes_the_bound",
+        3,
+        || {
+            let sem = Arc::new(warden_model::BoundedSemaphore::new(1));
+            let t = {
+                let sem = sem.clone();
+                thread::spawn(move || sem.release(1).is_ok())
+            };
+            sem.try_acquire().unwrap().forget();
+            let mine = sem.release(1).is_ok();
+            let theirs = t.join().unwrap();
+            assert!(mine || theirs, "the forgotten permit was returned");
+            assert!(!(mine && theirs), "released past the bound");
+            assert_eq!(sem.available_permits(), 1);
+        },
+    );
+}
