@@ -14,6 +14,7 @@ accounts = [1000] * ACCOUNTS
 lock = threading.Lock()
 
 
+# ANCHOR: verify
 def transfer(src, dst, amount):
     with lock:
         accounts[src] -= amount
@@ -23,6 +24,7 @@ def transfer(src, dst, amount):
 
 def verify_accounts():
     return sum(accounts)  # forgot `with lock:`
+# ANCHOR_END: verify
 
 
 def worker(seed):

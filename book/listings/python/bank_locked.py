@@ -9,6 +9,7 @@ import time
 
 ACCOUNTS = 10
 accounts = [1000] * ACCOUNTS
+# ANCHOR: transfer
 lock = threading.Lock()
 
 
@@ -19,6 +20,7 @@ def transfer(src, dst, amount):
         time.sleep(0)  # other threads run; none gets past the lock
         accounts[src] = src_balance - amount
         accounts[dst] = dst_balance + amount
+# ANCHOR_END: transfer
 
 
 def worker(seed):

@@ -7,6 +7,7 @@ import collections
 import threading
 
 
+# ANCHOR: queue
 class BoundedQueue:
     def __init__(self, capacity):
         self.items = collections.deque()
@@ -28,6 +29,7 @@ class BoundedQueue:
             item = self.items.popleft()
             self.not_full.notify()
             return item
+# ANCHOR_END: queue
 
 
 queue = BoundedQueue(5)
