@@ -6,23 +6,32 @@
 //! not) on a given run: the racy listings are checked for the shape of
 //! their report, the others for results that hold on every run.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::OnceLock;
 
 fn python_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("python")
 }
 
-/// Whether `python3` runs here; prints the note when it does not.
+/// Whether `python3` runs here; says so once when it does not.
 fn have_python() -> bool {
-    let found = Command::new("python3")
-        .arg("--version")
-        .output()
-        .is_ok_and(|out| out.status.success());
-    if !found {
-        println!("note: python3 not found; the Python listings are not run");
-    }
-    found
+    static FOUND: OnceLock<bool> = OnceLock::new();
+    *FOUND.get_or_init(|| {
+        let found = Command::new("python3")
+            .arg("--version")
+            .output()
+            .is_ok_and(|out| out.status.success());
+        if !found {
+            // Straight to stderr: the test harness would swallow `println!`.
+            let _ = writeln!(
+                std::io::stderr(),
+                "note: python3 not found; the book's Python listings are not run"
+            );
+        }
+        found
+    })
 }
 
 /// Runs `python/<script>` and returns its standard output, or `None`
