@@ -86,6 +86,11 @@ pub struct Condition {
 
 /// A guard that [`Condition`] can wait with: [`LockGuard`] and
 /// [`OwnedLockGuard`]. Sealed: warden implements it, you use it.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not the guard of a warden `Lock`",
+    label = "a Condition waits with the lock's guard, not the lock",
+    note = "take the lock first and pass its guard: `let guard = cond.wait(lock.acquire().await).await;`"
+)]
 pub trait ConditionGuard: DerefMut + Sized + sealed::Sealed {}
 
 impl<T: ?Sized> ConditionGuard for LockGuard<'_, T> {}
@@ -192,6 +197,11 @@ impl Condition {
     /// Behaves as `async fn wait<'a, T>(&self, guard: LockGuard<'a, T>) ->
     /// LockGuard<'a, T>`, and takes an [`OwnedLockGuard`] too.
     ///
+    /// The waiter is registered and the lock released **when `wait` is
+    /// called**, not at the first poll (as with `std::sync::Condvar`, the
+    /// guard is given up at the call): a notification sent between the
+    /// call and the first `.await` is not missed.
+    ///
     /// # Panics
     ///
     /// If this condition was used before with a different lock.
@@ -282,7 +292,8 @@ impl Condition {
     }
 
     /// Waits for a notification for at most `timeout`, then re-takes the
-    /// lock either way: Python's `wait(timeout)`. Returns the guard and
+    /// lock either way: Python's `wait(timeout)`. Like [`wait`](Condition::wait),
+    /// it registers and releases the lock when called. Returns the guard and
     /// `true` if notified, `false` if the time ran out.
     ///
     /// The timeout applies to the notification; re-taking the lock is not

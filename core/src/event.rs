@@ -247,6 +247,16 @@ impl Event {
         }
     }
 
+    /// Tasks and threads waiting right now (0 if the count is momentarily
+    /// unavailable; it never blocks).
+    ///
+    /// ```
+    /// assert_eq!(warden::Event::new().waiters(), 0);
+    /// ```
+    pub fn waiters(&self) -> usize {
+        self.queue.try_lock().map_or(0, |q| q.len())
+    }
+
     /// Waiter records still allocated: 0 once nobody waits. For leak checks.
     #[doc(hidden)]
     pub fn __waiter_records(&self) -> usize {
