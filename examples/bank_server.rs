@@ -193,16 +193,17 @@ pub async fn serve<S: Store>(app: Arc<App<S>>, listener: TcpListener) -> io::Res
         app.shutdown.wait().await;
         tokio::time::sleep(app.config.shutdown_grace).await;
     };
-    let graceful = tokio::select! {
-        result = server.into_future() => { result?; true }
+    let outcome = tokio::select! {
+        result = server.into_future() => result.map(|()| true),
         () = deadline => {
             tracing::warn!(grace = ?app.config.shutdown_grace, "requests still in flight after the grace period; stopping anyway");
-            false
+            Ok(false)
         }
     };
 
     app.bank.close().await; // settle the last, partial batch
     let settlement = settlement.await.map_err(io::Error::other)?;
+    let graceful = outcome?;
     let audit = app.bank.audit().await.map_err(io::Error::other)?;
     tracing::info!(
         accounts = audit.accounts,
@@ -303,8 +304,10 @@ impl Options {
     }
 }
 
-/// Logs to stderr, at the level `RUST_LOG` names (`info` when unset).
+/// Logs to stderr, at the level `RUST_LOG` names (`info` when unset), in
+/// colour only on a terminal (and not with `NO_COLOR` set).
 fn init_tracing() {
+    use std::io::IsTerminal;
     use tracing_subscriber::filter::{LevelFilter, Targets};
     use tracing_subscriber::prelude::*;
 
@@ -312,8 +315,14 @@ fn init_tracing() {
         .ok()
         .and_then(|spec| spec.parse::<Targets>().ok())
         .unwrap_or_else(|| Targets::new().with_default(LevelFilter::INFO));
+    let colour =
+        io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     tracing_subscriber::registry()
-        .with(tracing_subscriber::fmt::layer().with_writer(io::stderr))
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(io::stderr)
+                .with_ansi(colour),
+        )
         .with(filter)
         .init();
 }

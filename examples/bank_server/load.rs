@@ -282,8 +282,9 @@ pub async fn run(addr: SocketAddr, load: &Load) -> Result<Report, String> {
     let mut client = Client::new(addr);
     let (_, before) = client.get("/audit").await?;
     let mut total = field(&before, "total")?;
-    let mut ids = Vec::with_capacity(load.accounts);
-    for _ in 0..load.accounts {
+    let accounts = load.accounts.max(2); // a transfer needs two
+    let mut ids = Vec::with_capacity(accounts);
+    for _ in 0..accounts {
         let (status, account) = client
             .post("/accounts", &json!({"balance": load.opening_balance}))
             .await?;
