@@ -1,0 +1,448 @@
+//! Leaks: after every kind of wait has been abandoned — aborted, timed out,
+//! dropped in bursts larger than the wait list's reuse threshold — no waiter
+//! record stays allocated (`__waiter_records() == 0`), no `Arc` is kept
+//! alive (`Arc::strong_count == 1` once every task is joined), and the
+//! primitive still works. (Every workload in `stress.rs` and
+//! `cancel_storm.rs` ends with the same checks.)
+
+mod support;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+use std::time::Duration;
+
+use support::{Rng, join_all, until, until_blocking, within};
+use warden::{Barrier, BoundedSemaphore, Condition, Event, Lock, RLock, Semaphore};
+
+/// More waiters than the wait list keeps allocated after a burst (64).
+const BURST: usize = 100;
+
+/// Spawns `BURST` waiters, waits until `registered()` counts them all,
+/// aborts every other one, lets `finish` release the rest, and joins.
+async fn burst<F, Fut>(
+    what: &str,
+    registered: impl Fn() -> usize,
+    mut spawn_one: F,
+    finish: impl Future<Output = ()>,
+) where
+    F: FnMut(usize) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let handles: Vec<_> = (0..BURST).map(|i| tokio::spawn(spawn_one(i))).collect();
+    until(what, || registered() == BURST).await;
+    for h in handles.iter().step_by(2) {
+        h.abort();
+    }
+    finish.await;
+    within(what, async {
+        for h in handles {
+            match h.await {
+                Ok(()) => {}
+                Err(e) if e.is_cancelled() => {}
+                Err(e) => std::panic::resume_unwind(e.into_panic()),
+            }
+        }
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lock_bursts_of_aborted_waiters_leave_nothing() {
+    let lock = Arc::new(Lock::new(0_usize));
+    for _ in 0..2 {
+        let held = lock.clone().acquire_owned().await;
+        let l = lock.clone();
+        burst(
+            "lock waiters",
+            || lock.__waiter_records(),
+            move |_| {
+                let l = l.clone();
+                async move { *l.acquire().await += 1 }
+            },
+            async move { drop(held) },
+        )
+        .await;
+        assert_eq!(lock.__waiter_records(), 0);
+        assert!(!lock.locked());
+    }
+    // The aborted half never ran (they were idle in the queue when
+    // aborted); the other half each ran once per round.
+    assert_eq!(*lock.acquire().await, BURST);
+    assert_eq!(Arc::strong_count(&lock), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn semaphore_bursts_of_aborted_partial_waiters_leave_nothing() {
+    let sem = Arc::new(Semaphore::new(0));
+    let bounded = Arc::new(BoundedSemaphore::new(3));
+    for _ in 0..2 {
+        let s = sem.clone();
+        let sem2 = sem.clone();
+        burst(
+            "semaphore waiters",
+            || sem.__waiter_records(),
+            move |i| {
+                let s = s.clone();
+                async move { drop(s.acquire_many(1 + i % 3).await) }
+            },
+            async move {
+                // Partial grants first, then plenty.
+                sem2.release(1);
+                tokio::task::yield_now().await;
+                sem2.release(3 * BURST);
+            },
+        )
+        .await;
+        assert_eq!(sem.__waiter_records(), 0);
+        // Drain back to zero for the next round (no waiter is left).
+        let left = sem.available_permits();
+        sem.acquire_many(left).await.forget();
+
+        let held = bounded.clone().acquire_many_owned(3).await;
+        let b = bounded.clone();
+        burst(
+            "bounded semaphore waiters",
+            || bounded.__waiter_records(),
+            move |i| {
+                let b = b.clone();
+                async move { drop(b.acquire_many(1 + i % 3).await) }
+            },
+            async move { drop(held) },
+        )
+        .await;
+        assert_eq!(bounded.__waiter_records(), 0);
+        assert_eq!(bounded.available_permits(), 3);
+    }
+    assert_eq!(sem.available_permits(), 0);
+    assert_eq!(Arc::strong_count(&sem), 1);
+    assert_eq!(Arc::strong_count(&bounded), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn event_bursts_of_aborted_waiters_leave_nothing() {
+    let event = Arc::new(Event::new());
+    for _ in 0..2 {
+        event.clear();
+        let e = event.clone();
+        let e2 = event.clone();
+        burst(
+            "event waiters",
+            || event.__waiter_records(),
+            move |_| {
+                let e = e.clone();
+                async move { e.wait().await }
+            },
+            async move {
+                e2.set();
+                e2.clear();
+            },
+        )
+        .await;
+        assert_eq!(event.__waiter_records(), 0);
+    }
+    assert_eq!(Arc::strong_count(&event), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn condition_bursts_of_aborted_and_notified_waiters_leave_nothing() {
+    let shared = Arc::new((Lock::new(0_usize), Condition::new()));
+    for _ in 0..2 {
+        let s = shared.clone();
+        let s2 = shared.clone();
+        burst(
+            "condition waiters",
+            || shared.1.__waiter_records(),
+            move |_| {
+                let s = s.clone();
+                async move {
+                    let (lock, cond) = &*s;
+                    let mut g = cond.wait(lock.acquire().await).await;
+                    *g += 1;
+                }
+            },
+            async move {
+                // Some notified while aborts land, then everyone.
+                s2.1.notify(BURST / 4);
+                tokio::task::yield_now().await;
+                s2.1.notify_all();
+            },
+        )
+        .await;
+        assert_eq!(shared.1.__waiter_records(), 0);
+        assert!(!shared.0.locked());
+    }
+    assert_eq!(shared.0.__waiter_records(), 0);
+    assert_eq!(Arc::strong_count(&shared), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn barrier_bursts_of_aborted_parties_withdraw_and_leave_nothing() {
+    let barrier = Arc::new(Barrier::new(BURST + 1));
+    let passed = Arc::new(AtomicUsize::new(0));
+    for _ in 0..2 {
+        let b = barrier.clone();
+        let p = passed.clone();
+        let b2 = barrier.clone();
+        let p2 = passed.clone();
+        burst(
+            "barrier parties",
+            || barrier.__waiter_records(),
+            move |_| {
+                let (b, p) = (b.clone(), p.clone());
+                async move {
+                    b.wait().await.expect("not broken");
+                    p.fetch_add(1, SeqCst);
+                }
+            },
+            async move {
+                // The aborted half withdrew: exactly the rest still count.
+                until("aborted parties withdrawn", || b2.n_waiting() == BURST / 2).await;
+                assert!(!b2.is_broken(), "withdrawing is not breaking");
+                // Make up the generation with fresh parties.
+                let more: Vec<_> = (0..=BURST / 2)
+                    .map(|_| {
+                        let (b, p) = (b2.clone(), p2.clone());
+                        tokio::spawn(async move {
+                            b.wait().await.expect("not broken");
+                            p.fetch_add(1, SeqCst);
+                        })
+                    })
+                    .collect();
+                join_all(more).await;
+            },
+        )
+        .await;
+        assert_eq!(barrier.__waiter_records(), 0);
+        assert_eq!(barrier.n_waiting(), 0);
+        assert!(!barrier.is_broken());
+    }
+    assert_eq!(passed.load(SeqCst), 2 * (BURST + 1));
+    assert_eq!(Arc::strong_count(&barrier), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rlock_bursts_of_aborted_waiters_leave_nothing() {
+    let rl = Arc::new(RLock::new(AtomicUsize::new(0)));
+    for _ in 0..2 {
+        let r = rl.clone();
+        // A holder task keeps the RLock until told to let go.
+        let release = Arc::new(Event::new());
+        let holder = tokio::spawn({
+            let (r, release) = (rl.clone(), release.clone());
+            async move {
+                let _g = r.acquire().await;
+                release.wait().await;
+            }
+        });
+        until("the holder", || rl.locked()).await;
+        let release2 = release.clone();
+        burst(
+            "rlock waiters",
+            || rl.__waiter_records(),
+            move |_| {
+                let r = r.clone();
+                async move {
+                    r.acquire().await.fetch_add(1, SeqCst);
+                }
+            },
+            async move { release2.set() },
+        )
+        .await;
+        join_all(vec![holder]).await;
+        assert_eq!(rl.__waiter_records(), 0);
+        assert!(!rl.locked());
+    }
+    assert_eq!(Arc::strong_count(&rl), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn owned_guards_and_permits_of_aborted_tasks_release_their_arcs() {
+    let lock = Arc::new(Lock::new(()));
+    let sem = Arc::new(Semaphore::new(2));
+    let bounded = Arc::new(BoundedSemaphore::new(2));
+    let cond = Arc::new(Condition::new());
+    let cond_lock = Arc::new(Lock::new(0));
+    let mut handles = Vec::new();
+    // Holders, aborted while holding.
+    handles.push(tokio::spawn({
+        let (lock, sem, bounded) = (lock.clone(), sem.clone(), bounded.clone());
+        async move {
+            let _g = lock.acquire_owned().await;
+            let _p = sem.acquire_many_owned(2).await;
+            let _b = bounded.acquire_owned().await;
+            std::future::pending::<()>().await;
+        }
+    }));
+    until("the holder", || {
+        lock.locked() && sem.available_permits() == 0
+    })
+    .await;
+    // Waiters behind them, aborted while queued.
+    for _ in 0..10 {
+        handles.push(tokio::spawn({
+            let (lock, sem, bounded) = (lock.clone(), sem.clone(), bounded.clone());
+            async move {
+                let _g = lock.acquire_owned().await;
+                let _p = sem.acquire_owned().await;
+                let _b = bounded.acquire_many_owned(2).await;
+            }
+        }));
+    }
+    // Condition waits holding an owned guard's Arc while they wait.
+    for _ in 0..10 {
+        handles.push(tokio::spawn({
+            let (cond, cond_lock) = (cond.clone(), cond_lock.clone());
+            async move {
+                let g = cond_lock.acquire_owned().await;
+                let _g = cond.wait(g).await;
+            }
+        }));
+    }
+    until("everyone queued", || {
+        lock.__waiter_records() == 10 && cond.__waiter_records() == 10
+    })
+    .await;
+    // Waiters first, the holder last: a waiter aborted after the holder
+    // could be handed the lock before its abort lands, and finish.
+    for h in handles.iter().rev() {
+        h.abort();
+    }
+    for h in handles {
+        assert!(h.await.unwrap_err().is_cancelled());
+    }
+    assert!(!lock.locked());
+    assert_eq!(sem.available_permits(), 2);
+    assert_eq!(bounded.available_permits(), 2);
+    assert!(!cond_lock.locked());
+    for records in [
+        lock.__waiter_records(),
+        sem.__waiter_records(),
+        bounded.__waiter_records(),
+        cond.__waiter_records(),
+        cond_lock.__waiter_records(),
+    ] {
+        assert_eq!(records, 0);
+    }
+    assert_eq!(Arc::strong_count(&lock), 1);
+    assert_eq!(Arc::strong_count(&sem), 1);
+    assert_eq!(Arc::strong_count(&bounded), 1);
+    assert_eq!(Arc::strong_count(&cond), 1);
+    assert_eq!(Arc::strong_count(&cond_lock), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tiny_timeouts_on_every_wait_leave_nothing() {
+    let lock = Arc::new(Lock::new(()));
+    let rl = Arc::new(RLock::new(()));
+    let sem = Arc::new(Semaphore::new(1));
+    let event = Arc::new(Event::new());
+    let cond = Arc::new(Condition::new());
+    let cond_lock = Arc::new(Lock::new(()));
+    let barrier = Arc::new(Barrier::new(2));
+    // Hold everything from another task, so every wait has to wait.
+    let release = Arc::new(Event::new());
+    let holder = tokio::spawn({
+        let (lock, rl, sem, release) = (lock.clone(), rl.clone(), sem.clone(), release.clone());
+        async move {
+            let _g = lock.acquire().await;
+            let _r = rl.acquire().await;
+            let _p = sem.acquire().await;
+            release.wait().await;
+        }
+    });
+    until("the holder", || {
+        lock.locked() && rl.locked() && sem.available_permits() == 0
+    })
+    .await;
+    let mut rng = Rng::new(0);
+    let mut timed_out = 0;
+    for _ in 0..300 {
+        let d = rng.tiny_duration();
+        timed_out += usize::from(tokio::time::timeout(d, lock.acquire()).await.is_err());
+        timed_out += usize::from(tokio::time::timeout(d, rl.acquire()).await.is_err());
+        timed_out += usize::from(tokio::time::timeout(d, sem.acquire_many(1)).await.is_err());
+        timed_out += usize::from(tokio::time::timeout(d, event.wait()).await.is_err());
+        timed_out += usize::from(tokio::time::timeout(d, barrier.wait()).await.is_err());
+        let (g, notified) = cond.wait_timeout(cond_lock.acquire().await, d).await;
+        drop(g);
+        timed_out += usize::from(!notified);
+        timed_out += usize::from(
+            tokio::time::timeout(d, cond.wait(cond_lock.acquire().await))
+                .await
+                .is_err(),
+        );
+    }
+    assert_eq!(
+        timed_out,
+        300 * 7,
+        "nothing was ever free, so every wait timed out"
+    );
+    for records in [
+        lock.__waiter_records(),
+        rl.__waiter_records(),
+        sem.__waiter_records(),
+        event.__waiter_records(),
+        cond.__waiter_records(),
+        cond_lock.__waiter_records(),
+        barrier.__waiter_records(),
+    ] {
+        assert_eq!(records, 0);
+    }
+    assert_eq!(barrier.n_waiting(), 0);
+    assert!(
+        !barrier.is_broken(),
+        "a dropped wait withdraws; it does not break"
+    );
+    release.set();
+    join_all(vec![holder]).await;
+    assert!(!lock.locked() && !rl.locked());
+    assert_eq!(sem.available_permits(), 1);
+    assert_eq!(Arc::strong_count(&lock), 1);
+    assert_eq!(Arc::strong_count(&rl), 1);
+    assert_eq!(Arc::strong_count(&sem), 1);
+}
+
+#[test]
+fn blocking_timeouts_leave_nothing() {
+    let event = Arc::new(Event::new());
+    let cond = Arc::new(Condition::new());
+    let lock = Arc::new(Lock::new(()));
+    let barrier = Arc::new(Barrier::new(3));
+    let threads: Vec<_> = (0..4)
+        .map(|_| {
+            let (event, cond, lock) = (event.clone(), cond.clone(), lock.clone());
+            std::thread::spawn(move || {
+                for _ in 0..50 {
+                    assert!(!event.wait_timeout_blocking(Duration::from_micros(50)));
+                    let (g, notified) = cond
+                        .wait_timeout_blocking(lock.acquire_blocking(), Duration::from_micros(50));
+                    assert!(!notified);
+                    drop(g);
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    assert_eq!(event.__waiter_records(), 0);
+    assert_eq!(cond.__waiter_records(), 0);
+    assert_eq!(lock.__waiter_records(), 0);
+    // A barrier timeout breaks it for everyone (Python), and frees its record.
+    let other = std::thread::spawn({
+        let barrier = barrier.clone();
+        move || barrier.wait_blocking()
+    });
+    until_blocking("the first party", || barrier.n_waiting() == 1);
+    assert!(
+        barrier
+            .wait_timeout_blocking(Duration::from_millis(1))
+            .is_err()
+    );
+    assert!(other.join().unwrap().is_err());
+    assert!(barrier.is_broken());
+    assert_eq!(barrier.__waiter_records(), 0);
+    barrier.reset();
+    assert_eq!(Arc::strong_count(&barrier), 1);
+}
