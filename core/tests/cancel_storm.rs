@@ -24,8 +24,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::SeqCst};
 use std::time::{Duration, Instant};
 
 use support::{
-    Rng, Stats, cancellable, cancellable_local, join_all, join_threads, scale, until, within,
-    yields,
+    Cancel, Rng, Stats, cancellable, cancellable_local, join_all, join_threads, scale, until,
+    within, yields,
 };
 use warden::{
     Barrier, BarrierWaitResult, BoundedSemaphore, BrokenBarrierError, Condition, Event, Lock,
@@ -1465,4 +1465,101 @@ async fn borrowed_waits_storm() {
     assert_eq!(Arc::strong_count(&lock), 1);
     assert_eq!(Arc::strong_count(&sem), 1);
     stats.report("cancel_storm", "borrowed_waits", started, "");
+}
+
+// ---------------------------------------------------------------------------
+// Many waiters at once: long queues (past the wait list's 64-slot reuse
+// threshold) that fill and drain over and over while waiters are cancelled.
+// ---------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_waiters_churn() {
+    const TASKS: usize = 150;
+    let ops = 40 * scale();
+    let started = Instant::now();
+    let stats = Arc::new(Stats::default());
+    let lock = Arc::new(Lock::new(0_u64));
+    let sem = Arc::new(Semaphore::new(3));
+    let event = Arc::new(Event::new());
+    let inside = Arc::new(AtomicBool::new(false));
+
+    within("the churn", async {
+        let tasks: Vec<_> = (0..TASKS)
+            .map(|t| {
+                let (lock, sem, event, inside, stats) = (
+                    lock.clone(),
+                    sem.clone(),
+                    event.clone(),
+                    inside.clone(),
+                    stats.clone(),
+                );
+                tokio::spawn(async move {
+                    let mut rng = Rng::new(t as u64);
+                    for i in 0..ops {
+                        let work = {
+                            let (lock, sem, inside) = (lock.clone(), sem.clone(), inside.clone());
+                            async move {
+                                let mut g = lock.acquire().await;
+                                {
+                                    let _inside = Inside::enter(&inside);
+                                    *g += 1;
+                                    tokio::task::yield_now().await;
+                                }
+                                drop(g);
+                                let _p = sem.acquire_many(1 + t % 3).await;
+                                tokio::task::yield_now().await;
+                            }
+                        };
+                        if cancellable(rng.cancel(CANCEL_PERCENT), &stats, work)
+                            .await
+                            .is_some()
+                        {
+                            stats.op();
+                        }
+                        if i % 8 == 0 {
+                            // Everyone piles up on the event now and then.
+                            let wait = {
+                                let event = event.clone();
+                                async move { event.wait().await }
+                            };
+                            cancellable(Cancel::Timeout(rng.tiny_duration()), &stats, wait).await;
+                        }
+                    }
+                })
+            })
+            .collect();
+        let opener = tokio::spawn({
+            let event = event.clone();
+            async move {
+                for _ in 0..200 {
+                    tokio::time::sleep(Duration::from_millis(1)).await;
+                    event.set();
+                    event.clear();
+                }
+            }
+        });
+        join_all(tasks).await;
+        join_all(vec![opener]).await;
+    })
+    .await;
+
+    assert!(*lock.acquire().await <= stats.ops() + stats.cancelled());
+    assert!(!lock.locked());
+    assert_eq!(sem.available_permits(), 3);
+    for records in [
+        lock.__waiter_records(),
+        sem.__waiter_records(),
+        event.__waiter_records(),
+    ] {
+        assert_eq!(records, 0);
+    }
+    assert_eq!(Arc::strong_count(&lock), 1);
+    assert_eq!(Arc::strong_count(&sem), 1);
+    assert_eq!(Arc::strong_count(&event), 1);
+    stats.report(
+        "cancel_storm",
+        "many_waiters",
+        started,
+        &format!("tasks={TASKS}"),
+    );
 }
