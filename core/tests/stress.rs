@@ -340,7 +340,7 @@ async fn semaphore_pool_never_holds_more_than_its_permits() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[allow(clippy::too_many_lines)] // one workload, read top to bottom
-async fn bounded_semaphore_is_never_over_accepted() {
+async fn bounded_semaphore_is_never_over_released() {
     const BOUND: usize = 4;
     const TASKS: usize = 4;
     let ops = 4_000 * scale();
