@@ -437,23 +437,7 @@ impl Condition {
         crate::blocking::assert_may_block(method);
         let key = self.register(&guard, Wake::current_thread());
         let lock = guard.unlock();
-        let notified = loop {
-            match deadline {
-                None => crate::sync::park(),
-                Some(deadline) => {
-                    let now = Instant::now();
-                    if now < deadline {
-                        crate::sync::park_timeout(deadline - now);
-                    }
-                }
-            }
-            let mut q = self.queue();
-            let notified = !q.is_linked(key);
-            if notified || deadline.is_some_and(|d| Instant::now() >= d) {
-                q.remove(key);
-                break notified;
-            }
-        };
+        let notified = self.queue.park_until(key, deadline);
         (G::relock_blocking(lock), notified)
     }
 
@@ -588,15 +572,11 @@ impl Future for Notified<'_> {
         let Some(key) = this.key else {
             return Poll::Ready(());
         };
-        let mut q = this.cond.queue();
-        if q.is_linked(key) {
-            q.set_waker(key, cx.waker());
-            Poll::Pending
-        } else {
-            q.remove(key);
+        let ready = this.cond.queue().poll_notified(key, cx.waker());
+        if ready.is_ready() {
             this.key = None;
-            Poll::Ready(())
         }
+        ready
     }
 }
 

@@ -228,23 +228,7 @@ impl Event {
             }
             q.push_back((), Wake::current_thread())
         };
-        loop {
-            match deadline {
-                None => crate::sync::park(),
-                Some(deadline) => {
-                    let now = Instant::now();
-                    if now < deadline {
-                        crate::sync::park_timeout(deadline - now);
-                    }
-                }
-            }
-            let mut q = self.queue();
-            let released = !q.is_linked(key);
-            if released || deadline.is_some_and(|d| Instant::now() >= d) {
-                q.remove(key);
-                return released;
-            }
-        }
+        self.queue.park_until(key, deadline)
     }
 
     /// Tasks and threads waiting right now (0 if the count is momentarily
@@ -310,15 +294,11 @@ impl Future for EventWait<'_> {
                 Poll::Pending
             }
             Some(key) => {
-                let mut q = this.event.queue();
-                if q.is_linked(key) {
-                    q.set_waker(key, cx.waker());
-                    Poll::Pending
-                } else {
-                    q.remove(key);
+                let ready = this.event.queue().poll_notified(key, cx.waker());
+                if ready.is_ready() {
                     this.key = None;
-                    Poll::Ready(())
                 }
+                ready
             }
         }
     }

@@ -130,6 +130,30 @@ impl<S> LazyList<S> {
         self.inner.get().and_then(crate::sync::Mutex::try_lock)
     }
 
+    /// For a thread that registered `key` with `Wake::current_thread()`:
+    /// parks until the node is notified or `deadline` passes, then frees
+    /// it. Returns whether it was notified (a notification that lands as
+    /// the deadline passes counts).
+    pub(crate) fn park_until(&self, key: usize, deadline: Option<std::time::Instant>) -> bool {
+        loop {
+            match deadline {
+                None => crate::sync::park(),
+                Some(deadline) => {
+                    let now = std::time::Instant::now();
+                    if now < deadline {
+                        crate::sync::park_timeout(deadline - now);
+                    }
+                }
+            }
+            let mut list = self.lock();
+            let notified = !list.is_linked(key);
+            if notified || deadline.is_some_and(|d| std::time::Instant::now() >= d) {
+                list.remove(key);
+                return notified;
+            }
+        }
+    }
+
     /// Records still allocated (see `WaitList::occupied`).
     pub(crate) fn records(&self) -> usize {
         self.inner.get().map_or(0, |list| list.lock().occupied())

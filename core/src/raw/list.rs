@@ -9,7 +9,7 @@
 //! dropped waiter always finds out whether it was notified first — that is
 //! what lets each primitive pass a notification on instead of losing it.
 
-use std::task::Waker;
+use std::task::{Poll, Waker};
 
 use crate::sync::Thread;
 
@@ -197,6 +197,17 @@ impl<S> WaitList<S> {
         match &mut node.wake {
             Wake::Task(old) if old.will_wake(waker) => {}
             slot => *slot = Wake::Task(waker.clone()),
+        }
+    }
+
+    /// For the owner of `key`, polled again: once notified (unlinked), frees
+    /// the slot and returns its data; until then stores the waker.
+    pub(crate) fn poll_notified(&mut self, key: usize, waker: &Waker) -> Poll<S> {
+        if self.is_linked(key) {
+            self.set_waker(key, waker);
+            Poll::Pending
+        } else {
+            Poll::Ready(self.remove(key))
         }
     }
 

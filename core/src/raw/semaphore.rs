@@ -274,15 +274,11 @@ impl RawSemaphore {
                 }
             }
             Some(k) => {
-                let mut q = self.queue();
-                if q.list.is_linked(k) {
-                    q.list.set_waker(k, cx.waker());
-                    Poll::Pending
-                } else {
-                    q.list.remove(k);
+                let ready = self.queue().list.poll_notified(k, cx.waker()).map(drop);
+                if ready.is_ready() {
                     *key = None;
-                    Poll::Ready(())
                 }
+                ready
             }
         }
     }
