@@ -866,9 +866,12 @@ async fn condition_every_notification_reaches_a_waiter_despite_cancellation() {
                     take_one(&n, &mut g)
                 }
             });
-            // Everyone is waiting (or has already given up).
+            // Everyone is waiting (or has already given up). Read `retired`
+            // first: a consumer leaves the queue before it counts as
+            // retired, so in this order none is ever counted twice.
             until("every consumer waiting", || {
-                n.cond.__waiter_records() + n.retired.load(SeqCst) == WAITERS
+                let retired = n.retired.load(SeqCst);
+                retired + n.cond.__waiter_records() == WAITERS
             })
             .await;
             // Push ITEMS items, one notify(1) each, while the canceller
@@ -1267,9 +1270,12 @@ async fn event_storm() {
                     }
                 }
             });
-            // Every waiter is queued or gone.
+            // Every waiter is queued or gone. Read `finished` first: a
+            // waiter leaves the queue before it counts as finished, so in
+            // this order none is ever counted twice (queued, then gone).
             until("every waiter queued or gone", || {
-                gate.__waiter_records() + finished.load(SeqCst) == WAITERS
+                let gone = finished.load(SeqCst);
+                gone + gate.__waiter_records() == WAITERS
             })
             .await;
             yields(u32::try_from(rng.below(3)).expect("small")).await;
