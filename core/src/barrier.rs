@@ -8,8 +8,7 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use crate::error::BrokenBarrierError;
-use crate::raw::list::{WaitList, Wake};
-use crate::raw::semaphore::wake_all;
+use crate::raw::list::{WaitList, Wake, Wakes};
 use crate::sync::{Mutex, MutexGuard};
 
 /// A rendezvous for a fixed number of parties: Python's
@@ -397,7 +396,7 @@ impl Barrier {
         st.broken = true;
         let wakes = break_waiting(&mut st);
         drop(st);
-        wake_all(wakes);
+        wakes.wake_all();
     }
 
     /// Returns the barrier to its initial state: parties waiting now get
@@ -414,7 +413,7 @@ impl Barrier {
         let wakes = break_waiting(&mut st);
         st.broken = false;
         drop(st);
-        wake_all(wakes);
+        wakes.wake_all();
     }
 
     /// Whether the barrier is broken.
@@ -488,7 +487,7 @@ impl Barrier {
     /// Releases (or, after a panicking action, breaks) a tripped generation.
     fn finish_trip(&self, keys: &[usize], released: bool) {
         let mut st = self.state();
-        let mut wakes = Vec::with_capacity(keys.len());
+        let mut wakes = Wakes::new();
         for &key in keys {
             let arrival = st.list.data_mut(key);
             if arrival.abandoned {
@@ -510,7 +509,7 @@ impl Barrier {
             wakes.extend(break_waiting(&mut st));
         }
         drop(st);
-        wake_all(wakes);
+        wakes.wake_all();
     }
 
     /// The outcome for a queued party, if decided (frees its record);
@@ -548,7 +547,7 @@ impl Barrier {
             st.broken = true;
             let wakes = break_waiting(&mut st);
             drop(st);
-            wake_all(wakes);
+            wakes.wake_all();
             return Some(Err(BrokenBarrierError));
         }
         drop(st);
@@ -569,8 +568,8 @@ impl Barrier {
 }
 
 /// Breaks every party waiting in the filling generation.
-fn break_waiting(st: &mut State) -> Vec<Wake> {
-    let mut wakes = Vec::with_capacity(st.list.len());
+fn break_waiting(st: &mut State) -> Wakes {
+    let mut wakes = Wakes::new();
     while let Some((key, wake)) = st.list.pop_front() {
         st.list.data_mut(key).outcome = Outcome::Broken;
         wakes.push(wake);

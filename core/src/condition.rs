@@ -10,8 +10,7 @@ use std::time::{Duration, Instant};
 
 use crate::lock::{Lock, LockGuard, OwnedLockGuard};
 use crate::raw::lazy::LazyList;
-use crate::raw::list::{WaitList, Wake};
-use crate::raw::semaphore::wake_all;
+use crate::raw::list::{WaitList, Wake, Wakes};
 use crate::sync::{AtomicUsize, MutexGuard, Ordering};
 
 /// A wait queue used with a [`Lock`]'s guard: Python's
@@ -478,7 +477,7 @@ impl Condition {
         let mut q = self.queue();
         let wakes = notify_locked(&mut q, n);
         drop(q);
-        wake_all(wakes);
+        wakes.wake_all();
     }
 
     /// Wakes one waiter: `notify(1)`.
@@ -518,8 +517,8 @@ impl Condition {
     }
 }
 
-fn notify_locked(q: &mut WaitList<()>, n: usize) -> Vec<Wake> {
-    let mut wakes = Vec::new();
+fn notify_locked(q: &mut WaitList<()>, n: usize) -> Wakes {
+    let mut wakes = Wakes::new();
     while wakes.len() < n {
         match q.pop_front() {
             Some((_, wake)) => wakes.push(wake),
@@ -590,10 +589,10 @@ impl Drop for Notified<'_> {
             let wakes = if notified {
                 notify_locked(&mut q, 1)
             } else {
-                Vec::new()
+                Wakes::new()
             };
             drop(q);
-            wake_all(wakes);
+            wakes.wake_all();
         }
     }
 }

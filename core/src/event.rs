@@ -7,8 +7,7 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use crate::raw::lazy::LazyList;
-use crate::raw::list::{WaitList, Wake};
-use crate::raw::semaphore::wake_all;
+use crate::raw::list::{WaitList, Wake, Wakes};
 use crate::sync::{AtomicBool, MutexGuard, Ordering};
 
 /// A flag that tasks can wait for: Python's [`threading.Event`] and
@@ -109,12 +108,12 @@ impl Event {
     fn set_slow(&self) {
         let mut q = self.queue();
         self.flag.store(true, Ordering::Release);
-        let mut wakes = Vec::with_capacity(q.len());
+        let mut wakes = Wakes::new();
         while let Some((_, wake)) = q.pop_front() {
             wakes.push(wake);
         }
         drop(q);
-        wake_all(wakes);
+        wakes.wake_all();
     }
 
     /// Clears the flag: later waits block until the next `set`. Waiters

@@ -366,12 +366,15 @@ impl<'a> SemaphoreAcquire<'a> {
 impl<'a> Future for SemaphoreAcquire<'a> {
     type Output = SemaphorePermit<'a>;
 
+    #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<SemaphorePermit<'a>> {
         let this = self.get_mut();
         let raw = this
             .raw
             .expect("SemaphoreAcquire polled after it returned its permit");
-        if this.n == 0 || raw.poll_acquire(this.n, &mut this.key, cx).is_ready() {
+        // Fast path first (inlined): free permits and nobody queued.
+        let fast = this.key.is_none() && raw.try_acquire(this.n);
+        if fast || this.n == 0 || raw.poll_acquire(this.n, &mut this.key, cx).is_ready() {
             this.raw = None;
             return Poll::Ready(SemaphorePermit::new(raw, this.bound, this.n));
         }
@@ -466,6 +469,7 @@ impl<'a> SemaphorePermit<'a> {
 }
 
 impl Drop for SemaphorePermit<'_> {
+    #[inline]
     fn drop(&mut self) {
         if self.permits > 0 {
             self.raw.release(self.permits);

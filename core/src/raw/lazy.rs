@@ -35,11 +35,16 @@ impl<T> LazyBox<T> {
 
     /// The value, creating it with `init` on first use. Racing creators
     /// both allocate; one wins, the other frees its copy.
-    #[cold]
+    #[inline]
     pub(crate) fn get_or_init(&self, init: impl FnOnce() -> T) -> &T {
-        if let Some(value) = self.get() {
-            return value;
+        match self.get() {
+            Some(value) => value,
+            None => self.init(init),
         }
+    }
+
+    #[cold]
+    fn init(&self, init: impl FnOnce() -> T) -> &T {
         let fresh = Box::into_raw(Box::new(init()));
         match self
             .ptr

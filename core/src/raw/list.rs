@@ -43,6 +43,48 @@ impl Wake {
     }
 }
 
+/// Wake handles gathered under a mutex, to wake once it is released. The
+/// first is kept inline, so the common hand-off to one waiter allocates
+/// nothing.
+pub(crate) struct Wakes {
+    first: Option<Wake>,
+    rest: Vec<Wake>,
+}
+
+impl Wakes {
+    pub(crate) const fn new() -> Self {
+        Self {
+            first: None,
+            rest: Vec::new(),
+        }
+    }
+
+    pub(crate) fn push(&mut self, wake: Wake) {
+        if self.first.is_none() {
+            self.first = Some(wake);
+        } else {
+            self.rest.push(wake);
+        }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        usize::from(self.first.is_some()) + self.rest.len()
+    }
+
+    pub(crate) fn extend(&mut self, other: Wakes) {
+        other
+            .first
+            .into_iter()
+            .chain(other.rest)
+            .for_each(|w| self.push(w));
+    }
+
+    /// Wakes them all. Call it after releasing the mutex.
+    pub(crate) fn wake_all(self) {
+        self.first.into_iter().chain(self.rest).for_each(Wake::wake);
+    }
+}
+
 struct Node<S> {
     prev: usize,
     next: usize,

@@ -30,7 +30,7 @@
 use std::task::{Context, Poll};
 
 use super::lazy::LazyBox;
-use super::list::{WaitList, Wake};
+use super::list::{WaitList, Wake, Wakes};
 use crate::sync::{AtomicUsize, Mutex, MutexGuard, Ordering};
 
 const QUEUED: usize = 1;
@@ -177,12 +177,12 @@ impl RawSemaphore {
         let mut q = self.queue();
         let wakes = self.release_locked(&mut q, n);
         drop(q);
-        wake_all(wakes);
+        wakes.wake_all();
     }
 
     /// Release under the queue mutex. `QUEUED` may have been cleared since
     /// the caller looked, so look again.
-    fn release_locked(&self, q: &mut Queue, mut n: usize) -> Vec<Wake> {
+    fn release_locked(&self, q: &mut Queue, mut n: usize) -> Wakes {
         let mut s = self.state.load(Ordering::Relaxed);
         while s & QUEUED == 0 {
             let new = s
@@ -193,7 +193,7 @@ impl RawSemaphore {
                 .state
                 .compare_exchange_weak(s, new, Ordering::Release, Ordering::Relaxed)
             {
-                Ok(_) => return Vec::new(),
+                Ok(_) => return Wakes::new(),
                 Err(actual) => s = actual,
             }
         }
@@ -204,7 +204,7 @@ impl RawSemaphore {
             too_many_permits(q.held, n);
         }
         // `QUEUED` is set and we hold the mutex: `state` is ours to write.
-        let mut wakes = Vec::new();
+        let mut wakes = Wakes::new();
         while n > 0 {
             let Some(key) = q.list.front() else { break };
             let need = q.list.data_mut(key);
@@ -299,7 +299,7 @@ impl RawSemaphore {
         // if this was the last waiter.
         let wakes = self.release_locked(&mut q, give_back);
         drop(q);
-        wake_all(wakes);
+        wakes.wake_all();
     }
 
     /// Waits for `n` permits on this thread.
@@ -351,10 +351,4 @@ fn too_many_permits(have: usize, add: usize) -> ! {
         "releasing {add} permits to a semaphore holding {have} would exceed \
          the maximum of usize::MAX >> 2 permits"
     )
-}
-
-pub(crate) fn wake_all(wakes: Vec<Wake>) {
-    for wake in wakes {
-        wake.wake();
-    }
 }
