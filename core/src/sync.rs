@@ -66,10 +66,15 @@ pub(crate) use loom::sync::atomic::AtomicPtr;
 #[cfg(not(warden_model))]
 pub(crate) use std::sync::atomic::AtomicPtr;
 
-/// The id of the current thread (loom's simulated thread in the model).
+/// The id of the current thread (loom's simulated thread in the model),
+/// cached per thread: `thread::current()` clones an `Arc` each call, and
+/// `RLock` asks on every acquisition outside a task.
 #[cfg(not(warden_model))]
 pub(crate) fn current_thread_id() -> std::thread::ThreadId {
-    std::thread::current().id()
+    std::thread_local! {
+        static ID: std::thread::ThreadId = std::thread::current().id();
+    }
+    ID.with(|id| *id)
 }
 #[cfg(warden_model)]
 pub(crate) fn current_thread_id() -> loom::thread::ThreadId {
