@@ -4,12 +4,12 @@ use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
 
+use crate::Semaphore;
 use crate::error::TooManyReleases;
 use crate::semaphore::{
     OwnedSemaphorePermit, OwnedSource, SemaphoreAcquire, SemaphorePermit, assert_within_max,
 };
 use crate::sync::{AtomicUsize, Ordering};
-use crate::{Semaphore, raw::semaphore::MAX_PERMITS};
 
 /// A semaphore that can never hold more permits than it started with:
 /// Python's [`threading.BoundedSemaphore`] and `asyncio.BoundedSemaphore`.
@@ -156,7 +156,9 @@ impl BoundedSemaphore {
     /// assert!(sem.try_acquire_many(3).is_none());
     /// ```
     pub fn try_acquire_many(&self, n: usize) -> Option<SemaphorePermit<'_>> {
-        (n == 0 || (n <= MAX_PERMITS && self.sem.raw.try_acquire(n)))
+        self.sem
+            .raw
+            .try_acquire_many(n)
             .then(|| SemaphorePermit::new(&self.sem.raw, Some(&self.forgotten), n))
     }
 
@@ -234,12 +236,13 @@ impl BoundedSemaphore {
     /// assert_eq!(sem.try_acquire_many_owned(2).unwrap().permits(), 2);
     /// ```
     pub fn try_acquire_many_owned(self: Arc<Self>, n: usize) -> Option<OwnedSemaphorePermit> {
-        (n == 0 || (n <= MAX_PERMITS && self.sem.raw.try_acquire(n))).then(|| {
-            OwnedSemaphorePermit {
+        self.sem
+            .raw
+            .try_acquire_many(n)
+            .then(|| OwnedSemaphorePermit {
                 source: OwnedSource::Bounded(self),
                 permits: n,
-            }
-        })
+            })
     }
 
     /// Waits for one permit on this thread. See

@@ -176,7 +176,8 @@ impl Semaphore {
     /// assert_eq!(sem.try_acquire_many(2).unwrap().permits(), 2);
     /// ```
     pub fn try_acquire_many(&self, n: usize) -> Option<SemaphorePermit<'_>> {
-        (n == 0 || (n <= MAX_PERMITS && self.raw.try_acquire(n)))
+        self.raw
+            .try_acquire_many(n)
             .then(|| SemaphorePermit::new(&self.raw, None, n))
     }
 
@@ -373,8 +374,9 @@ impl<'a> Future for SemaphoreAcquire<'a> {
             .raw
             .expect("SemaphoreAcquire polled after it returned its permit");
         // Fast path first (inlined): free permits and nobody queued.
-        let fast = this.key.is_none() && raw.try_acquire(this.n);
-        if fast || this.n == 0 || raw.poll_acquire(this.n, &mut this.key, cx).is_ready() {
+        if (this.key.is_none() && raw.try_acquire_many(this.n))
+            || raw.poll_acquire(this.n, &mut this.key, cx).is_ready()
+        {
             this.raw = None;
             return Poll::Ready(SemaphorePermit::new(raw, this.bound, this.n));
         }
@@ -583,7 +585,7 @@ impl Semaphore {
     /// assert_eq!(sem.try_acquire_many_owned(3).unwrap().permits(), 3);
     /// ```
     pub fn try_acquire_many_owned(self: Arc<Self>, n: usize) -> Option<OwnedSemaphorePermit> {
-        (n == 0 || (n <= MAX_PERMITS && self.raw.try_acquire(n))).then(|| OwnedSemaphorePermit {
+        self.raw.try_acquire_many(n).then(|| OwnedSemaphorePermit {
             source: OwnedSource::Plain(self),
             permits: n,
         })

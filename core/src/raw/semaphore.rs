@@ -124,6 +124,13 @@ impl RawSemaphore {
         false
     }
 
+    /// `try_acquire` for any `n` a caller may pass: 0 always succeeds (it
+    /// takes nothing), more than [`MAX_PERMITS`] never does.
+    #[inline]
+    pub(crate) fn try_acquire_many(&self, n: usize) -> bool {
+        n == 0 || (n <= MAX_PERMITS && self.try_acquire(n))
+    }
+
     /// For a semaphore that never holds more than one permit (a lock): a
     /// single compare-exchange from "one free, nobody queued" to "none free".
     /// Any other state means the permit is taken.
@@ -261,18 +268,15 @@ impl RawSemaphore {
         cx: &mut Context<'_>,
     ) -> Poll<()> {
         match *key {
-            None => {
-                if self.try_acquire(n) {
-                    return Poll::Ready(());
+            // Callers try their inlined fast path first; `enqueue` tries
+            // once more under the mutex, so no retry here.
+            None => match self.enqueue(n, Wake::Task(cx.waker().clone())) {
+                None => Poll::Ready(()),
+                Some(k) => {
+                    *key = Some(k);
+                    Poll::Pending
                 }
-                match self.enqueue(n, Wake::Task(cx.waker().clone())) {
-                    None => Poll::Ready(()),
-                    Some(k) => {
-                        *key = Some(k);
-                        Poll::Pending
-                    }
-                }
-            }
+            },
             Some(k) => {
                 let ready = self.queue().list.poll_notified(k, cx.waker()).map(drop);
                 if ready.is_ready() {
