@@ -65,7 +65,11 @@ pub const WORKERS: usize = 2;
 ///
 /// If the future is not ready on its first poll (the primitive was
 /// contended after all).
-#[inline]
+// `always`: whether LLVM inlines this harness function must not decide a
+// contender's time (it declined for some futures and not others, which
+// cost those a call and a stack frame per iteration).
+#[inline(always)]
+#[allow(clippy::inline_always)]
 pub fn poll_ready<F: Future>(future: F) -> F::Output {
     let future = pin!(future);
     match future.poll(&mut Context::from_waker(Waker::noop())) {

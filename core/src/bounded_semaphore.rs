@@ -1,15 +1,14 @@
 //! [`BoundedSemaphore`]: Python's `threading.BoundedSemaphore`.
 
 use std::fmt;
-use std::future::Future;
 use std::sync::Arc;
 
 use crate::Semaphore;
 use crate::error::TooManyReleases;
 use crate::semaphore::{
-    OwnedSemaphorePermit, OwnedSource, SemaphoreAcquire, SemaphorePermit, assert_within_max,
+    OwnedSemaphorePermit, OwnedSource, SemaphoreAcquire, SemaphoreAcquireOwned, SemaphorePermit,
+    assert_within_max,
 };
-use crate::sync::{AtomicUsize, Ordering};
 
 /// A semaphore that can never hold more permits than it started with:
 /// Python's [`threading.BoundedSemaphore`] and `asyncio.BoundedSemaphore`.
@@ -51,9 +50,9 @@ use crate::sync::{AtomicUsize, Ordering};
 pub struct BoundedSemaphore {
     pub(crate) sem: Semaphore,
     bound: usize,
-    /// Permits taken out with `forget()` and not yet given back: the most a
-    /// manual `release` may return.
-    pub(crate) forgotten: AtomicUsize,
+    // The count of permits kept with `forget()` (all a manual `release`
+    // may give back) lives in the semaphore's lazily allocated queue, so
+    // that permits need no pointer to it.
 }
 
 impl BoundedSemaphore {
@@ -73,7 +72,6 @@ impl BoundedSemaphore {
             BoundedSemaphore {
                 sem: Semaphore::new(permits),
                 bound: permits,
-                forgotten: AtomicUsize::new(0),
             }
         }
     }
@@ -110,7 +108,7 @@ impl BoundedSemaphore {
     #[track_caller]
     pub fn acquire(&self) -> SemaphoreAcquire<'_> {
         self.assert_within_bound(1);
-        SemaphoreAcquire::new(&self.sem.raw, Some(&self.forgotten), 1)
+        SemaphoreAcquire::new(&self.sem.raw, 1, true)
     }
 
     /// Waits for `n` permits at once. See [`Semaphore::acquire_many`].
@@ -134,7 +132,7 @@ impl BoundedSemaphore {
     #[track_caller]
     pub fn acquire_many(&self, n: usize) -> SemaphoreAcquire<'_> {
         self.assert_within_bound(n);
-        SemaphoreAcquire::new(&self.sem.raw, Some(&self.forgotten), n)
+        SemaphoreAcquire::new(&self.sem.raw, n, true)
     }
 
     /// Takes one permit if one is free and nobody waits.
@@ -159,7 +157,7 @@ impl BoundedSemaphore {
         self.sem
             .raw
             .try_acquire_many(n)
-            .then(|| SemaphorePermit::new(&self.sem.raw, Some(&self.forgotten), n))
+            .then(|| SemaphorePermit::new(&self.sem.raw, n, true))
     }
 
     /// Waits for one permit, as an owned permit.
@@ -179,7 +177,7 @@ impl BoundedSemaphore {
     /// # }
     /// ```
     #[track_caller]
-    pub fn acquire_owned(self: Arc<Self>) -> impl Future<Output = OwnedSemaphorePermit> {
+    pub fn acquire_owned(self: Arc<Self>) -> SemaphoreAcquireOwned {
         self.acquire_many_owned(1)
     }
 
@@ -202,19 +200,10 @@ impl BoundedSemaphore {
     /// # }
     /// ```
     #[track_caller]
-    pub fn acquire_many_owned(
-        self: Arc<Self>,
-        n: usize,
-    ) -> impl Future<Output = OwnedSemaphorePermit> {
+    pub fn acquire_many_owned(self: Arc<Self>, n: usize) -> SemaphoreAcquireOwned {
         // Checked now, at the call, not at the first poll.
         self.assert_within_bound(n);
-        async move {
-            self.acquire_many(n).await.forget_silently();
-            OwnedSemaphorePermit {
-                source: OwnedSource::Bounded(self),
-                permits: n,
-            }
-        }
+        SemaphoreAcquireOwned::new(OwnedSource::Bounded(self), n)
     }
 
     /// Takes one permit if free and nobody waits, as an owned permit.
@@ -262,7 +251,7 @@ impl BoundedSemaphore {
         self.sem
             .raw
             .acquire_blocking(1, "BoundedSemaphore::acquire_blocking");
-        SemaphorePermit::new(&self.sem.raw, Some(&self.forgotten), 1)
+        SemaphorePermit::new(&self.sem.raw, 1, true)
     }
 
     /// Waits for `n` permits on this thread.
@@ -284,7 +273,7 @@ impl BoundedSemaphore {
                 .raw
                 .acquire_blocking(n, "BoundedSemaphore::acquire_many_blocking");
         }
-        SemaphorePermit::new(&self.sem.raw, Some(&self.forgotten), n)
+        SemaphorePermit::new(&self.sem.raw, n, true)
     }
 
     /// Gives back `n` permits that were kept with `forget()`: Python's
@@ -299,13 +288,11 @@ impl BoundedSemaphore {
     /// assert_eq!(sem.release(1), Ok(()));
     /// ```
     pub fn release(&self, n: usize) -> Result<(), TooManyReleases> {
-        self.forgotten
-            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |f| f.checked_sub(n))
-            .map_err(|_| TooManyReleases)?;
-        if n > 0 {
-            self.sem.raw.release(n);
+        if n == 0 || self.sem.raw.release_forgotten(n) {
+            Ok(())
+        } else {
+            Err(TooManyReleases)
         }
-        Ok(())
     }
 
     /// Permits free right now.

@@ -143,7 +143,7 @@ pub use warden_macros::guarded;
 pub mod futures {
     pub use crate::barrier::BarrierWait;
     pub use crate::event::EventWait;
-    pub use crate::lock::LockAcquire;
+    pub use crate::lock::{LockAcquire, LockAcquireOwned};
     pub use crate::rlock::RLockAcquire;
-    pub use crate::semaphore::SemaphoreAcquire;
+    pub use crate::semaphore::{SemaphoreAcquire, SemaphoreAcquireOwned};
 }

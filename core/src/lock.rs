@@ -197,6 +197,9 @@ impl<T: ?Sized> Lock<T> {
     /// through an [`Arc`], for guards that must be `'static` (moved into a
     /// spawned task, stored in a struct).
     ///
+    /// Behaves as `async fn acquire_owned(self: Arc<Self>) -> OwnedLockGuard<T>`;
+    /// the named future is 3 words and `Unpin`.
+    ///
     /// # Cancel safety
     ///
     /// Cancel safe, as [`acquire`](Lock::acquire).
@@ -213,9 +216,11 @@ impl<T: ?Sized> Lock<T> {
     /// assert_eq!(*lock.acquire().await, "written elsewhere");
     /// # }
     /// ```
-    pub async fn acquire_owned(self: Arc<Self>) -> OwnedLockGuard<T> {
-        self.acquire().await.forget_release();
-        OwnedLockGuard::new(self)
+    pub fn acquire_owned(self: Arc<Self>) -> LockAcquireOwned<T> {
+        LockAcquireOwned {
+            lock: Some(self),
+            key: None,
+        }
     }
 
     /// Takes the lock if it is free and nobody waits, as an owned guard.
@@ -372,6 +377,56 @@ impl<T: ?Sized> Drop for LockAcquire<'_, T> {
 impl<T: ?Sized> fmt::Debug for LockAcquire<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("LockAcquire")
+            .field("queued", &self.key.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The future of [`Lock::acquire_owned`]; resolves to an [`OwnedLockGuard`].
+///
+/// # Cancel safety
+///
+/// As [`LockAcquire`]: dropping it withdraws the caller from the queue (or
+/// passes the lock on if it had been handed over already).
+#[must_use = "futures do nothing unless you `.await` or poll them"]
+pub struct LockAcquireOwned<T: ?Sized> {
+    /// `None` once the guard (which took the `Arc`) has been returned.
+    lock: Option<Arc<Lock<T>>>,
+    /// Our waiter record in the lock's queue, if we are queued.
+    key: Option<usize>,
+}
+
+impl<T: ?Sized> Future for LockAcquireOwned<T> {
+    type Output = OwnedLockGuard<T>;
+
+    #[inline]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<OwnedLockGuard<T>> {
+        let this = self.get_mut();
+        let lock = this
+            .lock
+            .as_ref()
+            .expect("LockAcquireOwned polled after it returned its guard");
+        if (this.key.is_none() && lock.raw.try_acquire_one())
+            || lock.raw.poll_acquire(1, &mut this.key, cx).is_ready()
+        {
+            let lock = this.lock.take().expect("checked above");
+            return Poll::Ready(OwnedLockGuard::new(lock));
+        }
+        Poll::Pending
+    }
+}
+
+impl<T: ?Sized> Drop for LockAcquireOwned<T> {
+    fn drop(&mut self) {
+        if let (Some(lock), Some(key)) = (&self.lock, self.key.take()) {
+            lock.raw.cancel(key);
+        }
+    }
+}
+
+impl<T: ?Sized> fmt::Debug for LockAcquireOwned<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LockAcquireOwned")
             .field("queued", &self.key.is_some())
             .finish_non_exhaustive()
     }

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use crate::BoundedSemaphore;
+use crate::raw::list::Wake;
 use crate::raw::semaphore::{MAX_PERMITS, RawSemaphore};
-use crate::sync::{AtomicUsize, Ordering};
 
 /// A counting semaphore for async code: Python's [`threading.Semaphore`]
 /// and [`asyncio.Semaphore`].
@@ -122,7 +122,7 @@ impl Semaphore {
     /// # }
     /// ```
     pub fn acquire(&self) -> SemaphoreAcquire<'_> {
-        SemaphoreAcquire::new(&self.raw, None, 1)
+        SemaphoreAcquire::new(&self.raw, 1, false)
     }
 
     /// Waits for `n` permits at once, first-come first-served.
@@ -152,7 +152,7 @@ impl Semaphore {
     #[track_caller]
     pub fn acquire_many(&self, n: usize) -> SemaphoreAcquire<'_> {
         assert_within_max(n);
-        SemaphoreAcquire::new(&self.raw, None, n)
+        SemaphoreAcquire::new(&self.raw, n, false)
     }
 
     /// Takes one permit if one is free and nobody waits: Python's
@@ -178,11 +178,13 @@ impl Semaphore {
     pub fn try_acquire_many(&self, n: usize) -> Option<SemaphorePermit<'_>> {
         self.raw
             .try_acquire_many(n)
-            .then(|| SemaphorePermit::new(&self.raw, None, n))
+            .then(|| SemaphorePermit::new(&self.raw, n, false))
     }
 
     /// Waits for one permit, returned as an owned permit that keeps the
     /// semaphore alive through an [`Arc`] (for moving into spawned tasks).
+    ///
+    /// Behaves as `async fn acquire_owned(self: Arc<Self>) -> OwnedSemaphorePermit`.
     ///
     /// # Cancel safety
     ///
@@ -198,8 +200,8 @@ impl Semaphore {
     /// assert_eq!(sem.available_permits(), 1);
     /// # }
     /// ```
-    pub async fn acquire_owned(self: Arc<Self>) -> OwnedSemaphorePermit {
-        self.acquire_many_owned(1).await
+    pub fn acquire_owned(self: Arc<Self>) -> SemaphoreAcquireOwned {
+        SemaphoreAcquireOwned::new(OwnedSource::Plain(self), 1)
     }
 
     /// Waits for `n` permits, returned as an owned permit.
@@ -221,12 +223,10 @@ impl Semaphore {
     /// assert_eq!(permit.permits(), 3);
     /// # }
     /// ```
-    pub async fn acquire_many_owned(self: Arc<Self>, n: usize) -> OwnedSemaphorePermit {
-        self.acquire_many(n).await.forget_silently();
-        OwnedSemaphorePermit {
-            source: OwnedSource::Plain(self),
-            permits: n,
-        }
+    #[track_caller]
+    pub fn acquire_many_owned(self: Arc<Self>, n: usize) -> SemaphoreAcquireOwned {
+        assert_within_max(n);
+        SemaphoreAcquireOwned::new(OwnedSource::Plain(self), n)
     }
 
     /// Waits for one permit on this thread: the blocking twin of
@@ -246,7 +246,7 @@ impl Semaphore {
     #[track_caller]
     pub fn acquire_blocking(&self) -> SemaphorePermit<'_> {
         self.raw.acquire_blocking(1, "Semaphore::acquire_blocking");
-        SemaphorePermit::new(&self.raw, None, 1)
+        SemaphorePermit::new(&self.raw, 1, false)
     }
 
     /// Waits for `n` permits on this thread: the blocking twin of
@@ -268,7 +268,7 @@ impl Semaphore {
             self.raw
                 .acquire_blocking(n, "Semaphore::acquire_many_blocking");
         }
-        SemaphorePermit::new(&self.raw, None, n)
+        SemaphorePermit::new(&self.raw, n, false)
     }
 
     /// Adds `n` permits, Python's `release(n)`: waiters are served first, in
@@ -337,6 +337,100 @@ pub(crate) fn assert_within_max(n: usize) {
     );
 }
 
+/// Where an acquire future stands, in one word (so the future is two words,
+/// as small as async-lock's):
+///
+/// * `n << 2 | bounded`: not queued yet, wants `n` permits;
+/// * `key << 2 | bounded | QUEUED`: queued as waiter `key`;
+/// * `DONE`: the permit was returned.
+///
+/// `bounded` (`BOUNDED`) marks permits of a [`BoundedSemaphore`], whose
+/// `forget` must be counted. `n` fits: it is at most `MAX_PERMITS`
+/// (`usize::MAX >> 2`); so does any key (an index into a `Vec`).
+#[derive(Clone, Copy)]
+struct AcquireState(usize);
+
+const QUEUED: usize = 1;
+const BOUNDED: usize = 2;
+const DONE: usize = usize::MAX;
+
+impl AcquireState {
+    fn new(n: usize, bounded: bool) -> Self {
+        debug_assert!(n <= MAX_PERMITS);
+        AcquireState(n << 2 | if bounded { BOUNDED } else { 0 })
+    }
+
+    fn bounded(self) -> bool {
+        self.0 & BOUNDED != 0
+    }
+
+    /// Polls for the permits; `Ready(n)` hands them over (the state is
+    /// then `DONE`).
+    #[inline]
+    fn poll(&mut self, raw: &RawSemaphore, cx: &mut Context<'_>, what: &str) -> Poll<usize> {
+        let word = self.0;
+        if word & QUEUED != 0 {
+            return self.poll_queued(raw, cx, what);
+        }
+        // Fast path (inlined, and kept small so it is): free permits and
+        // nobody queued.
+        let n = word >> 2;
+        if raw.try_acquire_many(n) {
+            self.0 = DONE;
+            return Poll::Ready(n);
+        }
+        self.enqueue(raw, n, cx)
+    }
+
+    #[inline(never)]
+    fn poll_queued(&mut self, raw: &RawSemaphore, cx: &mut Context<'_>, what: &str) -> Poll<usize> {
+        assert!(self.0 != DONE, "{what} polled after it returned its permit");
+        let ready = raw.poll_queued(self.0 >> 2, cx);
+        if ready.is_ready() {
+            self.0 = DONE;
+        }
+        ready
+    }
+
+    #[cold]
+    fn enqueue(&mut self, raw: &RawSemaphore, n: usize, cx: &mut Context<'_>) -> Poll<usize> {
+        match raw.enqueue(n, Wake::Task(cx.waker().clone())) {
+            None => {
+                self.0 = DONE;
+                Poll::Ready(n)
+            }
+            Some(key) => {
+                self.0 = key << 2 | (self.0 & BOUNDED) | QUEUED;
+                Poll::Pending
+            }
+        }
+    }
+
+    #[inline]
+    fn queued(self) -> bool {
+        self.0 & QUEUED != 0 && self.0 != DONE
+    }
+
+    /// `permits` (known until queued: then the queue keeps the count) and
+    /// `queued`, for the futures' `Debug`.
+    fn debug(self, d: &mut fmt::DebugStruct<'_, '_>) {
+        if self.0 & QUEUED == 0 {
+            d.field("permits", &(self.0 >> 2));
+        }
+        d.field("queued", &self.queued());
+    }
+
+    /// For the future's `Drop`: withdraws from the queue, passing on
+    /// whatever had been handed over.
+    #[inline]
+    fn cancel(&mut self, raw: &RawSemaphore) {
+        if self.queued() {
+            raw.cancel(self.0 >> 2);
+            self.0 = DONE;
+        }
+    }
+}
+
 /// The future of [`Semaphore::acquire`] and [`Semaphore::acquire_many`] (and
 /// of [`BoundedSemaphore`]'s); resolves to a [`SemaphorePermit`].
 ///
@@ -346,20 +440,15 @@ pub(crate) fn assert_within_max(n: usize) {
 /// permits it had been handed.
 #[must_use = "futures do nothing unless you `.await` or poll them"]
 pub struct SemaphoreAcquire<'a> {
-    /// `None` once the permit has been returned.
-    raw: Option<&'a RawSemaphore>,
-    bound: Option<&'a AtomicUsize>,
-    n: usize,
-    key: Option<usize>,
+    raw: &'a RawSemaphore,
+    state: AcquireState,
 }
 
 impl<'a> SemaphoreAcquire<'a> {
-    pub(crate) fn new(raw: &'a RawSemaphore, bound: Option<&'a AtomicUsize>, n: usize) -> Self {
+    pub(crate) fn new(raw: &'a RawSemaphore, n: usize, bounded: bool) -> Self {
         Self {
-            raw: Some(raw),
-            bound,
-            n,
-            key: None,
+            raw,
+            state: AcquireState::new(n, bounded),
         }
     }
 }
@@ -370,34 +459,25 @@ impl<'a> Future for SemaphoreAcquire<'a> {
     #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<SemaphorePermit<'a>> {
         let this = self.get_mut();
-        let raw = this
-            .raw
-            .expect("SemaphoreAcquire polled after it returned its permit");
-        // Fast path first (inlined): free permits and nobody queued.
-        if (this.key.is_none() && raw.try_acquire_many(this.n))
-            || raw.poll_acquire(this.n, &mut this.key, cx).is_ready()
-        {
-            this.raw = None;
-            return Poll::Ready(SemaphorePermit::new(raw, this.bound, this.n));
-        }
-        Poll::Pending
+        let bounded = this.state.bounded();
+        this.state
+            .poll(this.raw, cx, "SemaphoreAcquire")
+            .map(|n| SemaphorePermit::new(this.raw, n, bounded))
     }
 }
 
 impl Drop for SemaphoreAcquire<'_> {
+    #[inline]
     fn drop(&mut self) {
-        if let (Some(raw), Some(key)) = (self.raw, self.key.take()) {
-            raw.cancel(key);
-        }
+        self.state.cancel(self.raw);
     }
 }
 
 impl fmt::Debug for SemaphoreAcquire<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SemaphoreAcquire")
-            .field("permits", &self.n)
-            .field("queued", &self.key.is_some())
-            .finish()
+        let mut d = f.debug_struct("SemaphoreAcquire");
+        self.state.debug(&mut d);
+        d.finish_non_exhaustive()
     }
 }
 
@@ -416,22 +496,18 @@ impl fmt::Debug for SemaphoreAcquire<'_> {
 #[clippy::has_significant_drop]
 pub struct SemaphorePermit<'a> {
     raw: &'a RawSemaphore,
-    /// For a `BoundedSemaphore`: its count of forgotten permits, which is
-    /// what a manual `release` may give back.
-    bound: Option<&'a AtomicUsize>,
-    permits: usize,
+    /// `permits << 1 | bounded`: bit 0 marks a [`BoundedSemaphore`]'s
+    /// permits, whose `forget` is counted (that count is what a manual
+    /// `release` may give back).
+    word: usize,
 }
 
 impl<'a> SemaphorePermit<'a> {
-    pub(crate) fn new(
-        raw: &'a RawSemaphore,
-        bound: Option<&'a AtomicUsize>,
-        permits: usize,
-    ) -> Self {
+    #[inline]
+    pub(crate) fn new(raw: &'a RawSemaphore, permits: usize, bounded: bool) -> Self {
         Self {
             raw,
-            bound,
-            permits,
+            word: permits << 1 | usize::from(bounded),
         }
     }
 
@@ -447,16 +523,10 @@ impl<'a> SemaphorePermit<'a> {
     /// assert_eq!(sem.available_permits(), 2);
     /// ```
     pub fn forget(mut self) {
-        if let Some(forgotten) = self.bound {
-            forgotten.fetch_add(self.permits, Ordering::Relaxed);
+        if self.word & 1 != 0 && self.permits() > 0 {
+            self.raw.note_forgotten(self.permits());
         }
-        self.permits = 0; // nothing left for `drop` to return
-    }
-
-    /// Hands the permits over to an owned permit (not a `forget`: a
-    /// bounded semaphore's forgotten count stays as it is).
-    pub(crate) fn forget_silently(mut self) {
-        self.permits = 0;
+        self.word = 0; // nothing left for `drop` to return
     }
 
     /// How many permits this holds.
@@ -466,15 +536,15 @@ impl<'a> SemaphorePermit<'a> {
     /// assert_eq!(sem.try_acquire_many(2).unwrap().permits(), 2);
     /// ```
     pub fn permits(&self) -> usize {
-        self.permits
+        self.word >> 1
     }
 }
 
 impl Drop for SemaphorePermit<'_> {
     #[inline]
     fn drop(&mut self) {
-        if self.permits > 0 {
-            self.raw.release(self.permits);
+        if self.permits() > 0 {
+            self.raw.release(self.permits());
         }
     }
 }
@@ -482,8 +552,67 @@ impl Drop for SemaphorePermit<'_> {
 impl fmt::Debug for SemaphorePermit<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SemaphorePermit")
-            .field("permits", &self.permits)
+            .field("permits", &self.permits())
             .finish_non_exhaustive()
+    }
+}
+
+/// The future of [`Semaphore::acquire_owned`] (and the other `_owned`
+/// acquires of [`Semaphore`] and [`BoundedSemaphore`]); resolves to an
+/// [`OwnedSemaphorePermit`].
+///
+/// # Cancel safety
+///
+/// As [`SemaphoreAcquire`]: dropping it withdraws the caller from the queue
+/// and passes on any permits it had been handed.
+#[must_use = "futures do nothing unless you `.await` or poll them"]
+pub struct SemaphoreAcquireOwned {
+    /// `None` once the permit has been returned (it took the `Arc`).
+    source: Option<OwnedSource>,
+    state: AcquireState,
+}
+
+impl SemaphoreAcquireOwned {
+    pub(crate) fn new(source: OwnedSource, n: usize) -> Self {
+        let bounded = matches!(source, OwnedSource::Bounded(_));
+        Self {
+            source: Some(source),
+            state: AcquireState::new(n, bounded),
+        }
+    }
+}
+
+impl Future for SemaphoreAcquireOwned {
+    type Output = OwnedSemaphorePermit;
+
+    #[inline]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<OwnedSemaphorePermit> {
+        let this = self.get_mut();
+        let source = this
+            .source
+            .as_ref()
+            .expect("SemaphoreAcquireOwned polled after it returned its permit");
+        let permits = std::task::ready!(this.state.poll(source.raw(), cx, "SemaphoreAcquireOwned"));
+        Poll::Ready(OwnedSemaphorePermit {
+            source: this.source.take().expect("checked above"),
+            permits,
+        })
+    }
+}
+
+impl Drop for SemaphoreAcquireOwned {
+    fn drop(&mut self) {
+        if let Some(source) = &self.source {
+            self.state.cancel(source.raw());
+        }
+    }
+}
+
+impl fmt::Debug for SemaphoreAcquireOwned {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct("SemaphoreAcquireOwned");
+        self.state.debug(&mut d);
+        d.finish_non_exhaustive()
     }
 }
 
@@ -529,8 +658,10 @@ impl OwnedSemaphorePermit {
     /// assert_eq!(sem.available_permits(), 0);
     /// ```
     pub fn forget(mut self) {
-        if let OwnedSource::Bounded(sem) = &self.source {
-            sem.forgotten.fetch_add(self.permits, Ordering::Relaxed);
+        if let OwnedSource::Bounded(sem) = &self.source
+            && self.permits > 0
+        {
+            sem.sem.raw.note_forgotten(self.permits);
         }
         self.permits = 0; // nothing left for `drop` to return
     }

@@ -400,6 +400,15 @@ fn polling_after_completion_panics() {
     let _ = a.poll();
 }
 
+#[test]
+#[should_panic(expected = "LockAcquireOwned polled after it returned its guard")]
+fn polling_an_owned_acquire_after_completion_panics() {
+    let lock = Arc::new(Lock::new(()));
+    let mut a = Probe::new(lock.acquire_owned());
+    let _g = a.ready();
+    let _ = a.poll();
+}
+
 // ---------------------------------------------------------------------------
 // Cancel safety under a runtime: timeout, select!, abort
 // ---------------------------------------------------------------------------

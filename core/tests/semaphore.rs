@@ -668,3 +668,35 @@ fn try_acquire_many_above_max_permits_is_none() {
     assert!(sem.clone().try_acquire_many_owned(usize::MAX).is_none());
     assert_eq!(sem.available_permits(), MAX);
 }
+
+#[test]
+#[should_panic(expected = "SemaphoreAcquire polled after it returned its permit")]
+fn polling_after_completion_panics() {
+    let sem = Semaphore::new(1);
+    let mut a = Probe::new(sem.acquire());
+    let _p = a.ready();
+    let _ = a.poll();
+}
+
+#[test]
+#[should_panic(expected = "SemaphoreAcquireOwned polled after it returned its permit")]
+fn polling_an_owned_acquire_after_completion_panics() {
+    let sem = Arc::new(Semaphore::new(1));
+    let mut a = Probe::new(sem.acquire_owned());
+    let _p = a.ready();
+    let _ = a.poll();
+}
+
+#[test]
+fn polling_a_granted_acquire_after_completion_panics_too() {
+    // Granted through the queue (not the fast path): the same message.
+    let sem = Semaphore::new(1);
+    let held = sem.try_acquire().unwrap();
+    let mut a = Probe::new(sem.acquire());
+    a.pending();
+    drop(held);
+    let p = a.ready();
+    assert_eq!(p.permits(), 1);
+    let err = catch_unwind(AssertUnwindSafe(|| a.poll())).unwrap_err();
+    assert!(panic_message(&*err).contains("polled after it returned its permit"));
+}

@@ -15,7 +15,9 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
 
-use warden::futures::{EventWait, LockAcquire, SemaphoreAcquire};
+use warden::futures::{
+    EventWait, LockAcquire, LockAcquireOwned, SemaphoreAcquire, SemaphoreAcquireOwned,
+};
 use warden::{
     BoundedSemaphore, BrokenBarrierError, Event, Lock, LockGuard, OwnedLockGuard,
     OwnedSemaphorePermit, Semaphore, SemaphorePermit, TooManyReleases,
@@ -47,12 +49,6 @@ trait AmbiguousIfSync<A> {
 impl<T: ?Sized> AmbiguousIfSync<()> for T {}
 impl<T: ?Sized + Sync> AmbiguousIfSync<u8> for T {}
 
-trait AmbiguousIfUnpin<A> {
-    fn some_item(&self) {}
-}
-impl<T: ?Sized> AmbiguousIfUnpin<()> for T {}
-impl<T: ?Sized + Unpin> AmbiguousIfUnpin<u8> for T {}
-
 /// A value of any type, for checks that are compiled and never run.
 fn fake<T>() -> T {
     unreachable!("auto-trait checks are never run")
@@ -70,9 +66,6 @@ macro_rules! traits {
     };
     (@unpin $v:ident, Unpin) => {
         require_unpin(&$v);
-    };
-    (@unpin $v:ident, !Unpin) => {
-        AmbiguousIfUnpin::some_item(&$v);
     };
     ($v:ident, Send & $($rest:tt)*) => {
         require_send(&$v);
@@ -130,9 +123,12 @@ assert_type!(OwnedLockGuard<NY>: !Send & !Sync & Unpin);
 assert_type!(LockAcquire<'static, YY>: Send & Sync & Unpin);
 assert_type!(LockAcquire<'static, YN>: Send & Sync & Unpin);
 assert_type!(LockAcquire<'static, NN>: !Send & !Sync & Unpin);
-assert_future!(|l: Arc<Lock<YY>>| l.acquire_owned() => Send & Sync & !Unpin);
-assert_future!(|l: Arc<Lock<YN>>| l.acquire_owned() => Send & Sync & !Unpin);
-assert_future!(|l: Arc<Lock<NN>>| l.acquire_owned() => !Send & !Sync & !Unpin);
+assert_type!(LockAcquireOwned<YY>: Send & Sync & Unpin);
+assert_type!(LockAcquireOwned<YN>: Send & Sync & Unpin);
+assert_type!(LockAcquireOwned<NN>: !Send & !Sync & Unpin);
+assert_future!(|l: Arc<Lock<YY>>| l.acquire_owned() => Send & Sync & Unpin);
+assert_future!(|l: Arc<Lock<YN>>| l.acquire_owned() => Send & Sync & Unpin);
+assert_future!(|l: Arc<Lock<NN>>| l.acquire_owned() => !Send & !Sync & Unpin);
 
 // --- Semaphores, permits and their futures --------------------------------
 assert_type!(Semaphore: Send & Sync & Unpin);
@@ -140,10 +136,11 @@ assert_type!(BoundedSemaphore: Send & Sync & Unpin);
 assert_type!(SemaphorePermit<'static>: Send & Sync & Unpin);
 assert_type!(OwnedSemaphorePermit: Send & Sync & Unpin);
 assert_type!(SemaphoreAcquire<'static>: Send & Sync & Unpin);
-assert_future!(|s: Arc<Semaphore>| s.acquire_owned() => Send & Sync & !Unpin);
-assert_future!(|s: Arc<Semaphore>| s.acquire_many_owned(2) => Send & Sync & !Unpin);
-assert_future!(|s: Arc<BoundedSemaphore>| s.acquire_owned() => Send & Sync & !Unpin);
-assert_future!(|s: Arc<BoundedSemaphore>| s.acquire_many_owned(2) => Send & Sync & !Unpin);
+assert_type!(SemaphoreAcquireOwned: Send & Sync & Unpin);
+assert_future!(|s: Arc<Semaphore>| s.acquire_owned() => Send & Sync & Unpin);
+assert_future!(|s: Arc<Semaphore>| s.acquire_many_owned(2) => Send & Sync & Unpin);
+assert_future!(|s: Arc<BoundedSemaphore>| s.acquire_owned() => Send & Sync & Unpin);
+assert_future!(|s: Arc<BoundedSemaphore>| s.acquire_many_owned(2) => Send & Sync & Unpin);
 
 // --- Event ----------------------------------------------------------------
 assert_type!(Event: Send & Sync & Unpin);

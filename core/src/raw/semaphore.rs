@@ -51,6 +51,11 @@ struct Queue {
     /// Sum of `got` over waiters still in the FIFO: permits that exist but
     /// are neither free nor owned by a finished acquire.
     held: usize,
+    /// For a `BoundedSemaphore`: permits kept with `forget()` and not yet
+    /// given back, which is all a manual `release` may return. Kept here,
+    /// not in the semaphore, so that neither the semaphore nor its permits
+    /// carry a word for it; `forget` is rare enough to take the mutex.
+    forgotten: usize,
 }
 
 pub(crate) struct RawSemaphore {
@@ -78,6 +83,7 @@ impl RawSemaphore {
                 Mutex::new(Queue {
                     list: WaitList::new(),
                     held: 0,
+                    forgotten: 0,
                 })
             })
             .lock()
@@ -234,7 +240,7 @@ impl RawSemaphore {
     /// Called when `try_acquire` failed: queues the caller for `n` permits,
     /// taking what is free now. Returns `None` if it got all `n` after all.
     #[cold]
-    fn enqueue(&self, n: usize, wake: Wake) -> Option<usize> {
+    pub(crate) fn enqueue(&self, n: usize, wake: Wake) -> Option<usize> {
         let mut q = self.queue();
         let mut s = self.state.load(Ordering::Relaxed);
         let got = loop {
@@ -259,6 +265,15 @@ impl RawSemaphore {
         Some(q.list.push_back(Need { wanted: n, got }, wake))
     }
 
+    /// Polls the queued waiter `key`. `Ready(n)` means its `n` permits are
+    /// the caller's and `key` is freed.
+    pub(crate) fn poll_queued(&self, key: usize, cx: &mut Context<'_>) -> Poll<usize> {
+        self.queue()
+            .list
+            .poll_notified(key, cx.waker())
+            .map(|need| need.wanted)
+    }
+
     /// Polls for `n` permits on behalf of a future whose waiter record is
     /// `key`. `Ready` means the permits are the caller's and `key` is `None`.
     pub(crate) fn poll_acquire(
@@ -278,7 +293,7 @@ impl RawSemaphore {
                 }
             },
             Some(k) => {
-                let ready = self.queue().list.poll_notified(k, cx.waker()).map(drop);
+                let ready = self.poll_queued(k, cx).map(drop);
                 if ready.is_ready() {
                     *key = None;
                 }
@@ -287,8 +302,31 @@ impl RawSemaphore {
         }
     }
 
+    /// Records `n` permits kept with `forget()` on a bounded semaphore.
+    #[cold]
+    pub(crate) fn note_forgotten(&self, n: usize) {
+        let mut q = self.queue();
+        q.forgotten = q.forgotten.saturating_add(n);
+    }
+
+    /// A bounded semaphore's `release(n)`: gives back `n` forgotten
+    /// permits, or returns `false` (changing nothing) if fewer than `n`
+    /// were forgotten.
+    pub(crate) fn release_forgotten(&self, n: usize) -> bool {
+        let mut q = self.queue();
+        let Some(left) = q.forgotten.checked_sub(n) else {
+            return false;
+        };
+        q.forgotten = left;
+        let wakes = self.release_locked(&mut q, n);
+        drop(q);
+        wakes.wake_all();
+        true
+    }
+
     /// Withdraws the waiter `key` (its future was dropped), handing back
     /// whatever it had collected — all `n` if it had been granted them.
+    #[cold]
     pub(crate) fn cancel(&self, key: usize) {
         let mut q = self.queue();
         let linked = q.list.is_linked(key);
@@ -338,6 +376,7 @@ impl Drop for RawSemaphore {
     }
 }
 
+#[inline]
 #[track_caller]
 fn checked_permits(n: usize) -> usize {
     assert!(
