@@ -616,7 +616,11 @@ pub fn markdown(runs: &Runs, provenance: &Provenance) -> String {
     let mut without_peer = Vec::new();
     for line in lines(runs) {
         if line.best.is_none() && line.tokio.is_none() {
-            without_peer.push(line.label);
+            // By group: `rlock/nested1 [lock]` → `rlock`.
+            let group = line.label.split(['/', ' ']).next().unwrap_or_default();
+            if !without_peer.contains(&group.to_owned()) {
+                without_peer.push(group.to_owned());
+            }
             continue;
         }
         let best = line.best.as_ref().map_or_else(
@@ -637,7 +641,7 @@ pub fn markdown(runs: &Runs, provenance: &Provenance) -> String {
     if !without_peer.is_empty() {
         let _ = writeln!(
             out,
-            "\nNot in the table (no async peer measured): {}.",
+            "\nNot in the table (no async peer measured; the terminal table has them): {}.",
             without_peer
                 .iter()
                 .map(|l| format!("`{l}`"))
@@ -652,8 +656,9 @@ pub fn markdown(runs: &Runs, provenance: &Provenance) -> String {
 
 /// The caption and the targets table: the README's short version.
 pub fn markdown_summary(runs: &Runs, provenance: &Provenance) -> String {
+    // A blank line last: a table must not run into the end marker.
     format!(
-        "{GENERATED}\n\n{}\n\n{}",
+        "{GENERATED}\n\n{}\n\n{}\n",
         provenance.caption(),
         markdown_targets(runs)
     )
