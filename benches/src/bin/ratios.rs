@@ -60,8 +60,13 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Option<Options>, Stri
     Ok(Some(o))
 }
 
+/// The error, with the file it is about.
+fn about(path: &Path) -> impl FnOnce(io::Error) -> io::Error + '_ {
+    move |e| io::Error::new(e.kind(), format!("{}: {e}", path.display()))
+}
+
 fn write(path: &Path, text: &str) -> io::Result<()> {
-    fs::write(path, text)?;
+    fs::write(path, text).map_err(about(path))?;
     println!("wrote {}", path.display());
     Ok(())
 }
@@ -137,7 +142,7 @@ fn write_files(o: &Options, runs: &report::Runs, provenance: &Provenance) -> io:
         write(path, &report::svg(runs, title))?;
     }
     if let Some(path) = &o.readme {
-        let text = fs::read_to_string(path)?;
+        let text = fs::read_to_string(path).map_err(about(path))?;
         let (begin, end) = report::README_MARKERS;
         let summary = report::markdown_summary(runs, provenance);
         let Some(text) = report::splice(&text, begin, end, &summary) else {
