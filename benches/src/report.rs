@@ -10,11 +10,18 @@
 //!
 //! Contender roles come from the function id: ids starting with `warden`
 //! are warden's; `floor` and `parking_lot` are references (not async
-//! peers); `saa` spins in `poll`; every other id is an async peer.
+//! peers); `saa` spins in `poll`; every other id is an async peer. (The
+//! `guarded_access` group compares `guarded` with `hand-written`; only its
+//! target line reports it.)
+//!
+//! Outputs: the one-screen terminal [`table`] and [`targets`]; the same as
+//! Markdown ([`markdown`], [`markdown_summary`]) for the book and the
+//! README; and a bar chart of the ratios as SVG ([`svg`]).
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
+use std::time::SystemTime;
 use std::{fs, io};
 
 /// Reference contenders: shown, but never "the fastest peer".
@@ -55,22 +62,48 @@ impl Estimate {
 /// If `root` cannot be read, or a result file is not what criterion writes.
 pub fn load(root: &Path, baseline: &str) -> io::Result<Vec<Estimate>> {
     let mut found = Vec::new();
+    for dir in baseline_dirs(root, baseline)? {
+        if let Some(e) = read_one(&dir)? {
+            found.push(e);
+        }
+    }
+    found.sort_by(|a, b| (a.row(), &a.function).cmp(&(b.row(), &b.function)));
+    Ok(found)
+}
+
+/// When the newest estimate of `baseline` under `root` was written (the
+/// end of that run), if there is one.
+///
+/// # Errors
+///
+/// If `root` cannot be read.
+pub fn last_run(root: &Path, baseline: &str) -> io::Result<Option<SystemTime>> {
+    let mut newest = None;
+    for dir in baseline_dirs(root, baseline)? {
+        if let Ok(meta) = fs::metadata(dir.join("estimates.json")) {
+            newest = newest.max(Some(meta.modified()?));
+        }
+    }
+    Ok(newest)
+}
+
+/// Every directory named `baseline` under `root` (criterion's layout:
+/// `<group>/<function>[/<value>]/<baseline>/`).
+fn baseline_dirs(root: &Path, baseline: &str) -> io::Result<Vec<PathBuf>> {
+    let mut found = Vec::new();
     let mut dirs = vec![root.to_path_buf()];
     while let Some(dir) = dirs.pop() {
         for entry in fs::read_dir(&dir)? {
             let path = entry?.path();
             if path.is_dir() {
                 if path.file_name().is_some_and(|n| n == baseline) {
-                    if let Some(e) = read_one(&path)? {
-                        found.push(e);
-                    }
+                    found.push(path);
                 } else {
                     dirs.push(path);
                 }
             }
         }
     }
-    found.sort_by(|a, b| (a.row(), &a.function).cmp(&(b.row(), &b.function)));
     Ok(found)
 }
 
@@ -198,6 +231,77 @@ fn time(ns: f64) -> String {
     }
 }
 
+/// One line of the report: a warden contender in one benchmark, with its
+/// median ratios (`None` where the peer was not measured).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Line {
+    /// The benchmark (`group/value`), then ` [variant]` for a warden
+    /// contender other than `warden` (e.g. `warden-bounded`).
+    pub label: String,
+    /// warden's median time per iteration over the runs, in nanoseconds.
+    pub warden_ns: f64,
+    /// How many runs measured this contender.
+    pub runs: usize,
+    /// The fastest async peer (by median time), its median time and
+    /// warden's median ratio to it.
+    pub best: Option<(String, f64, f64)>,
+    /// warden ÷ the fastest async peer that does not spin in `poll`.
+    pub no_spin: Option<f64>,
+    /// warden ÷ tokio.
+    pub tokio: Option<f64>,
+    /// warden ÷ the atomic floor (a reference, not a peer).
+    pub floor: Option<f64>,
+    /// warden ÷ `parking_lot` (blocking; a reference, not a peer).
+    pub parking_lot: Option<f64>,
+}
+
+/// Sorts `lock_contended/8` before `lock_contended/64`.
+fn row_key(row: &str) -> (&str, u64, &str) {
+    match row.split_once('/') {
+        Some((group, value)) => (group, value.parse().unwrap_or(u64::MAX), value),
+        None => (row, 0, ""),
+    }
+}
+
+fn finite(ratio: Option<f64>) -> Option<f64> {
+    ratio.filter(|r| r.is_finite())
+}
+
+/// Every line of the report, by benchmark (numeric values in order), then
+/// `warden` before its variants.
+pub fn lines(runs: &Runs) -> Vec<Line> {
+    let mut rows: Vec<_> = runs.iter().collect();
+    rows.sort_by(|a, b| row_key(a.0).cmp(&row_key(b.0)));
+    let mut out = Vec::new();
+    for (row, contenders) in rows {
+        for (name, warden) in contenders.iter().filter(|(n, _)| n.starts_with("warden")) {
+            let label = if name == "warden" {
+                row.clone()
+            } else {
+                format!(
+                    "{row} [{}]",
+                    &name["warden".len()..].trim_start_matches('-')
+                )
+            };
+            let best = best_ratio(contenders, warden, Peers::All).map(|(peer, ratio)| {
+                let ns = median(contenders[&peer].iter().copied());
+                (peer, ns, ratio)
+            });
+            out.push(Line {
+                label,
+                warden_ns: median(warden.iter().copied()),
+                runs: warden.iter().filter(|t| t.is_finite()).count(),
+                best: best.filter(|b| b.2.is_finite()),
+                no_spin: finite(best_ratio(contenders, warden, Peers::NoSpin).map(|b| b.1)),
+                tokio: finite(ratio_to(contenders, warden, "tokio")),
+                floor: finite(ratio_to(contenders, warden, "floor")),
+                parking_lot: finite(ratio_to(contenders, warden, "parking_lot")),
+            });
+        }
+    }
+    out
+}
+
 /// The ratio table: one row per (benchmark, warden contender).
 pub fn table(runs: &Runs, n_runs: usize) -> String {
     let mut out = String::new();
@@ -211,34 +315,23 @@ pub fn table(runs: &Runs, n_runs: usize) -> String {
         "{:<34} {:>9}  {:<24} {:>6} {:>7} {:>6} {:>6} {:>6}",
         "benchmark", "warden", "fastest async peer", "w/best", "no-spin", "tokio", "floor", "p_lot"
     );
-    for (row, contenders) in runs {
-        for (name, warden) in contenders.iter().filter(|(n, _)| n.starts_with("warden")) {
-            let label = if name == "warden" {
-                row.clone()
-            } else {
-                format!(
-                    "{row} [{}]",
-                    &name["warden".len()..].trim_start_matches('-')
-                )
-            };
-            let best = best_ratio(contenders, warden, Peers::All);
-            let best_label = best.as_ref().map_or_else(
-                || "-".to_owned(),
-                |(peer, _)| format!("{peer} {}", time(median(contenders[peer].iter().copied()))),
-            );
-            let _ = writeln!(
-                out,
-                "{:<34} {:>9}  {:<24} {:>6} {:>7} {:>6} {:>6} {:>6}",
-                label,
-                time(median(warden.iter().copied())),
-                best_label,
-                cell(best.map(|b| b.1)),
-                cell(best_ratio(contenders, warden, Peers::NoSpin).map(|b| b.1)),
-                cell(ratio_to(contenders, warden, "tokio")),
-                cell(ratio_to(contenders, warden, "floor")),
-                cell(ratio_to(contenders, warden, "parking_lot")),
-            );
-        }
+    for line in lines(runs) {
+        let best_label = line.best.as_ref().map_or_else(
+            || "-".to_owned(),
+            |(peer, ns, _)| format!("{peer} {}", time(*ns)),
+        );
+        let _ = writeln!(
+            out,
+            "{:<34} {:>9}  {:<24} {:>6} {:>7} {:>6} {:>6} {:>6}",
+            line.label,
+            time(line.warden_ns),
+            best_label,
+            cell(line.best.map(|b| b.2)),
+            cell(line.no_spin),
+            cell(line.tokio),
+            cell(line.floor),
+            cell(line.parking_lot),
+        );
     }
     out
 }
@@ -344,12 +437,58 @@ const TARGETS: &[Target] = &[
         against: Against::Row("rlock/nested1", "warden-lock"),
         limit: 2.0,
     },
+    Target {
+        what: "#[guarded] access vs hand-written Lock<Inner>",
+        row: "guarded_access",
+        warden: "guarded",
+        against: Against::Peer("hand-written"),
+        limit: 1.0,
+    },
 ];
 
-/// The issue's targets that these runs measured, each with its median
-/// ratio and whether it holds.
-pub fn targets(runs: &Runs) -> String {
-    let mut out = String::from("issue 11 targets (median ratios; 0.85-1.2 is noise on 2 cores)\n");
+/// Whether a target holds.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Verdict {
+    /// At or under the limit.
+    Met,
+    /// Over the limit by no more than the noise factor ([`NOISE`]).
+    WithinNoise,
+    /// Over the limit by more than the noise.
+    Missed,
+    /// The peer it is measured against was not in the runs.
+    NotMeasured,
+}
+
+impl Verdict {
+    /// How the report prints it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Met => "met",
+            Verdict::WithinNoise => "within noise",
+            Verdict::Missed => "MISSED",
+            Verdict::NotMeasured => "not measured",
+        }
+    }
+}
+
+/// One target's result.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outcome {
+    /// What the target says, e.g. `uncontended Lock vs atomic floor`.
+    pub what: &'static str,
+    /// The median ratio, if both sides were measured.
+    pub ratio: Option<f64>,
+    /// The ratio the target allows.
+    pub limit: f64,
+    /// What warden was measured against (the peer, or `row contender`).
+    pub against: String,
+    /// Whether it holds.
+    pub verdict: Verdict,
+}
+
+/// The issue's targets that these runs measured (warden's side present).
+pub fn outcomes(runs: &Runs) -> Vec<Outcome> {
+    let mut out = Vec::new();
     for t in TARGETS {
         let Some(warden) = runs.get(t.row).and_then(|c| c.get(t.warden)) else {
             continue;
@@ -368,21 +507,441 @@ pub fn targets(runs: &Runs) -> String {
                     .map(|t| median_ratio(warden, t)),
             ),
         };
+        let ratio = finite(ratio);
         let verdict = match ratio {
-            Some(r) if r <= t.limit => "met",
-            Some(r) if r <= t.limit * NOISE => "within noise",
-            Some(r) if r.is_finite() => "MISSED",
-            _ => "not measured",
+            Some(r) if r <= t.limit => Verdict::Met,
+            Some(r) if r <= t.limit * NOISE => Verdict::WithinNoise,
+            Some(_) => Verdict::Missed,
+            None => Verdict::NotMeasured,
         };
+        out.push(Outcome {
+            what: t.what,
+            ratio,
+            limit: t.limit,
+            against,
+            verdict,
+        });
+    }
+    out
+}
+
+/// The issue's targets that these runs measured, each with its median
+/// ratio and whether it holds.
+pub fn targets(runs: &Runs) -> String {
+    let mut out = String::from("issue 11 targets (median ratios; 0.85-1.2 is noise on 2 cores)\n");
+    for o in outcomes(runs) {
         let _ = writeln!(
             out,
-            "  {:<52} {:>6} (≤ {:.1}, vs {against}) {verdict}",
-            t.what,
-            cell(ratio),
-            t.limit,
+            "  {:<52} {:>6} (≤ {:.1}, vs {}) {}",
+            o.what,
+            cell(o.ratio),
+            o.limit,
+            o.against,
+            o.verdict.as_str(),
         );
     }
     out
+}
+
+/// Where a set of results came from, for the Markdown caption.
+#[derive(Debug, Clone, Default)]
+pub struct Provenance {
+    /// The criterion baselines read (`new`, or `run1 run2 run3`).
+    pub baselines: Vec<String>,
+    /// The day of the newest result, `YYYY-MM-DD` (UTC).
+    pub date: Option<String>,
+    /// The machine, e.g. `2 cores, x86_64`.
+    pub machine: Option<String>,
+}
+
+impl Provenance {
+    fn caption(&self) -> String {
+        let names: Vec<String> = self.baselines.iter().map(|b| format!("`{b}`")).collect();
+        let mut s = format!(
+            "Criterion baseline{} {}",
+            if names.len() == 1 { "" } else { "s" },
+            names.join(", ")
+        );
+        if let Some(date) = &self.date {
+            let _ = write!(s, " of {date}");
+        }
+        if let Some(machine) = &self.machine {
+            let _ = write!(s, ", {machine}");
+        }
+        s.push_str(
+            ". Median time per iteration; with several runs each ratio is the median of the \
+             per-run ratios. Below 1, warden is faster; 0.85-1.2 is noise.",
+        );
+        s
+    }
+}
+
+/// The first line of every generated Markdown file.
+pub const GENERATED: &str =
+    "<!-- Generated by `benches/run-all.sh` (the `ratios` binary): do not edit by hand. -->";
+
+/// Markdown cells may not hold `|`.
+fn md(text: &str) -> String {
+    text.replace('|', "\\|")
+}
+
+/// The issue's targets as a Markdown table (no caption).
+pub fn markdown_targets(runs: &Runs) -> String {
+    let mut out = String::from(
+        "| issue 11 target | warden ÷ peer | target | against | verdict |\n\
+         |:--|--:|--:|:--|:--|\n",
+    );
+    for o in outcomes(runs) {
+        let _ = writeln!(
+            out,
+            "| {} | {} | ≤ {:.1} | {} | {} |",
+            md(o.what),
+            cell(o.ratio),
+            o.limit,
+            md(&o.against),
+            o.verdict.as_str(),
+        );
+    }
+    out
+}
+
+/// The report as Markdown: the caption, the ratio table (benchmarks with an
+/// async peer to compare with), then the issue's targets.
+pub fn markdown(runs: &Runs, provenance: &Provenance) -> String {
+    let mut out = format!("{GENERATED}\n\n{}\n\n", provenance.caption());
+    out.push_str(
+        "| benchmark | warden | fastest async peer | warden ÷ fastest | warden ÷ tokio | runs |\n\
+         |:--|--:|:--|--:|--:|--:|\n",
+    );
+    let mut without_peer = Vec::new();
+    for line in lines(runs) {
+        if line.best.is_none() && line.tokio.is_none() {
+            // By group: `rlock/nested1 [lock]` → `rlock`.
+            let group = line.label.split(['/', ' ']).next().unwrap_or_default();
+            if !without_peer.contains(&group.to_owned()) {
+                without_peer.push(group.to_owned());
+            }
+            continue;
+        }
+        let best = line.best.as_ref().map_or_else(
+            || "-".to_owned(),
+            |(peer, ns, _)| format!("{peer}, {}", time(*ns)),
+        );
+        let _ = writeln!(
+            out,
+            "| `{}` | {} | {} | {} | {} | {} |",
+            md(&line.label),
+            time(line.warden_ns),
+            md(&best),
+            cell(line.best.map(|b| b.2)),
+            cell(line.tokio),
+            line.runs,
+        );
+    }
+    if !without_peer.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nNot in the table (no async peer measured; the terminal table has them): {}.",
+            without_peer
+                .iter()
+                .map(|l| format!("`{l}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    out.push('\n');
+    out.push_str(&markdown_targets(runs));
+    out
+}
+
+/// The caption and the targets table: the README's short version.
+pub fn markdown_summary(runs: &Runs, provenance: &Provenance) -> String {
+    // A blank line last: a table must not run into the end marker.
+    format!(
+        "{GENERATED}\n\n{}\n\n{}\n",
+        provenance.caption(),
+        markdown_targets(runs)
+    )
+}
+
+/// The README lines between which `ratios --readme` writes
+/// [`markdown_summary`].
+pub const README_MARKERS: (&str, &str) = ("<!-- ratios:begin -->", "<!-- ratios:end -->");
+
+/// Replaces what lies between the line holding `begin` and the line
+/// holding `end` (both kept) with `new`; `None` if either is missing.
+pub fn splice(text: &str, begin: &str, end: &str, new: &str) -> Option<String> {
+    let b = text.find(begin)?;
+    let start = b + text[b..].find('\n')? + 1;
+    let stop = start + text[start..].find(end)?;
+    let stop = text[..stop].rfind('\n').map_or(stop, |n| n + 1).max(start);
+    let mut out = String::with_capacity(text.len() + new.len());
+    out.push_str(&text[..start]);
+    out.push_str(new);
+    if !new.ends_with('\n') {
+        out.push('\n');
+    }
+    out.push_str(&text[stop..]);
+    Some(out)
+}
+
+/// The day `t` falls on, `YYYY-MM-DD` in UTC.
+pub fn utc_date(t: SystemTime) -> String {
+    let secs = t
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    // Howard Hinnant's civil_from_days, for days since 1970-01-01 >= 0.
+    let z = i64::try_from(secs / 86_400).unwrap_or(0) + 719_468;
+    let era = z / 146_097;
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02}")
+}
+
+/// The chart's colours: warden ÷ fastest peer, warden ÷ tokio.
+pub const BAR_COLOURS: [&str; 2] = ["#0072b2", "#e69f00"];
+/// Darker shades of [`BAR_COLOURS`] for text on white.
+const TEXT_COLOURS: [&str; 2] = ["#0072b2", "#9a5b00"];
+/// The noise band the chart shades.
+pub const NOISE_BAND: (f64, f64) = (0.85, NOISE);
+
+fn xml(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// The 1-2-5 ticks of a log axis, from 0.01 to 100.
+const TICKS: [f64; 13] = [
+    0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0,
+];
+
+/// The chart's geometry: a label column, the plot, two value columns.
+struct Chart {
+    /// The axis's ends (ticks).
+    lo: f64,
+    hi: f64,
+    /// The plot's left and right edges.
+    x0: f64,
+    x1: f64,
+    width: f64,
+    /// The first row's top, the plot's height.
+    top: f64,
+    plot_h: f64,
+}
+
+impl Chart {
+    const PITCH: f64 = 24.0;
+    const BAR: f64 = 8.0;
+    /// The value columns' right edges, after the plot.
+    const COLUMNS: [f64; 2] = [68.0, 122.0];
+    const GREY: &str = "#57606a";
+
+    #[allow(clippy::cast_precision_loss)] // a few dozen rows
+    fn new(lines: &[Line]) -> Chart {
+        let ratios = lines
+            .iter()
+            .flat_map(|l| [l.best.as_ref().map(|b| b.2), l.tokio])
+            .flatten();
+        let (lo, hi) = ratios.fold((0.5_f64, 2.0_f64), |(lo, hi), r| (lo.min(r), hi.max(r)));
+        let (label_w, plot_w, value_w) = (250.0, 440.0, 130.0);
+        Chart {
+            lo: TICKS
+                .iter()
+                .rev()
+                .copied()
+                .find(|&t| t <= lo)
+                .unwrap_or(TICKS[0]),
+            hi: TICKS
+                .iter()
+                .copied()
+                .find(|&t| t >= hi)
+                .unwrap_or(TICKS[12]),
+            x0: label_w,
+            x1: label_w + plot_w,
+            width: label_w + plot_w + value_w,
+            top: 84.0,
+            plot_h: Chart::PITCH * lines.len() as f64,
+        }
+    }
+
+    fn height(&self) -> f64 {
+        self.top + self.plot_h + 58.0
+    }
+
+    /// The x of a ratio (log scale, clamped to the axis).
+    fn x(&self, r: f64) -> f64 {
+        let (lo, hi) = (self.lo, self.hi);
+        self.x0 + (r.clamp(lo, hi) / lo).ln() / (hi / lo).ln() * (self.x1 - self.x0)
+    }
+
+    /// Background, title, legend, column headings.
+    fn head(&self, s: &mut String, title: &str) {
+        let (width, height, x0, x1) = (self.width, self.height(), self.x0, self.x1);
+        let _ = writeln!(
+            s,
+            r##"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="12" fill="#1f2328">"##
+        );
+        let _ = writeln!(s, "  <title>{}</title>", xml(title));
+        let _ = writeln!(
+            s,
+            "  <desc>warden's median time divided by the fastest async peer's and by tokio's, \
+             per benchmark, on a log axis; bars start at 1.0, left of it warden is faster. The \
+             grey band {}-{} is noise on a shared 2-core machine.</desc>",
+            NOISE_BAND.0, NOISE_BAND.1
+        );
+        let _ = writeln!(
+            s,
+            r##"  <rect x="0" y="0" width="{width}" height="{height}" fill="#ffffff"/>"##
+        );
+        let _ = writeln!(
+            s,
+            r#"  <text x="{x0}" y="22" font-size="14" font-weight="bold">{}</text>"#,
+            xml(title)
+        );
+        let whats = ["warden ÷ fastest async peer", "warden ÷ tokio"];
+        for ((colour, what), lx) in BAR_COLOURS.iter().zip(whats).zip([x0, x0 + 230.0]) {
+            let _ = writeln!(
+                s,
+                r#"  <rect x="{lx}" y="34" width="14" height="{}" fill="{colour}"/><text x="{}" y="42">{what}</text>"#,
+                Chart::BAR,
+                lx + 20.0
+            );
+        }
+        for (column, what) in Chart::COLUMNS.iter().zip(["÷ fastest", "÷ tokio"]) {
+            let _ = writeln!(
+                s,
+                r#"  <text x="{}" y="{}" text-anchor="end" fill="{}" font-weight="bold">{what}</text>"#,
+                x1 + column,
+                self.top - 26.0,
+                Chart::GREY
+            );
+        }
+    }
+
+    /// Row stripes, the noise band, the grid with its tick labels, the
+    /// line at 1.0.
+    fn grid(&self, s: &mut String, rows: usize) {
+        let (top, plot_h) = (self.top, self.plot_h);
+        let mut y = top;
+        for _ in (0..rows).step_by(2) {
+            let _ = writeln!(
+                s,
+                r##"  <rect x="0" y="{y}" width="{}" height="{}" fill="#f4f5f7"/>"##,
+                self.width,
+                Chart::PITCH
+            );
+            y += 2.0 * Chart::PITCH;
+        }
+        let (n0, n1) = (self.x(NOISE_BAND.0), self.x(NOISE_BAND.1));
+        let _ = writeln!(
+            s,
+            r##"  <rect class="noise" x="{n0:.1}" y="{top}" width="{:.1}" height="{plot_h}" fill="#9ca3af" fill-opacity="0.35"><title>noise: {}-{}</title></rect>"##,
+            n1 - n0,
+            NOISE_BAND.0,
+            NOISE_BAND.1
+        );
+        for &t in TICKS.iter().filter(|&&t| t >= self.lo && t <= self.hi) {
+            let tx = self.x(t);
+            let (stroke, w) = if (t - 1.0).abs() < f64::EPSILON {
+                ("#1f2328", 1.5)
+            } else {
+                ("#d0d7de", 1.0)
+            };
+            let _ = writeln!(
+                s,
+                r#"  <line x1="{tx:.1}" y1="{}" x2="{tx:.1}" y2="{}" stroke="{stroke}" stroke-width="{w}"/>"#,
+                top - 4.0,
+                top + plot_h + 4.0
+            );
+            for ty in [top - 8.0, top + plot_h + 18.0] {
+                let _ = writeln!(
+                    s,
+                    r#"  <text x="{tx:.1}" y="{ty}" text-anchor="middle" fill="{}">{t}</text>"#,
+                    Chart::GREY
+                );
+            }
+        }
+    }
+
+    /// One benchmark: its label, a bar per ratio, the ratios in figures.
+    fn row(&self, s: &mut String, y: f64, line: &Line) {
+        let _ = writeln!(
+            s,
+            r#"  <text x="{}" y="{}" text-anchor="end" font-family="monospace" font-size="11">{}</text>"#,
+            self.x0 - 10.0,
+            y + 16.0,
+            xml(&line.label)
+        );
+        let one = self.x(1.0);
+        let ratios = [
+            line.best.as_ref().map(|b| (b.2, b.0.as_str())),
+            line.tokio.map(|r| (r, "tokio")),
+        ];
+        for (k, ratio) in ratios.into_iter().enumerate() {
+            let Some((r, peer)) = ratio else { continue };
+            let by = y + 4.0 + if k == 0 { 0.0 } else { Chart::BAR + 1.0 };
+            let (bx, bw) = if r < 1.0 {
+                (self.x(r), one - self.x(r))
+            } else {
+                (one, self.x(r) - one)
+            };
+            let _ = writeln!(
+                s,
+                r#"  <rect class="bar" x="{bx:.1}" y="{by}" width="{:.1}" height="{}" fill="{}"><title>{}: warden ÷ {} = {r:.2}</title></rect>"#,
+                bw.max(1.0),
+                Chart::BAR,
+                BAR_COLOURS[k],
+                xml(&line.label),
+                xml(peer)
+            );
+            let _ = writeln!(
+                s,
+                r#"  <text x="{}" y="{}" text-anchor="end" fill="{}">{r:.2}</text>"#,
+                self.x1 + Chart::COLUMNS[k],
+                y + 16.0,
+                TEXT_COLOURS[k]
+            );
+        }
+    }
+}
+
+/// The ratio chart as a standalone SVG: per benchmark with an async peer,
+/// a bar for warden ÷ the fastest peer and one for warden ÷ tokio, on a
+/// log axis, each starting at 1.0 (left: warden faster), with the noise
+/// band shaded. White background and explicit colours, so it reads the
+/// same in light and dark themes.
+pub fn svg(runs: &Runs, title: &str) -> String {
+    let lines: Vec<Line> = lines(runs)
+        .into_iter()
+        .filter(|l| l.best.is_some() || l.tokio.is_some())
+        .collect();
+    let chart = Chart::new(&lines);
+    let mut s = String::new();
+    chart.head(&mut s, title);
+    chart.grid(&mut s, lines.len());
+    let mut y = chart.top;
+    for line in &lines {
+        chart.row(&mut s, y, line);
+        y += Chart::PITCH;
+    }
+    let _ = writeln!(
+        s,
+        r#"  <text x="{}" y="{}" fill="{}">log scale; bars start at 1.0: left, warden is faster; grey band {}-{}: noise</text>"#,
+        chart.x0,
+        y + 40.0,
+        Chart::GREY,
+        NOISE_BAND.0,
+        NOISE_BAND.1
+    );
+    s.push_str("</svg>\n");
+    s
 }
 
 /// A JSON reader just large enough for criterion's result files (std only,
