@@ -8,7 +8,7 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use crate::error::BrokenBarrierError;
-use crate::raw::list::{WaitList, Wake, Wakes};
+use crate::raw::list::{WaitList, Wake};
 use crate::sync::{Mutex, MutexGuard};
 
 /// A rendezvous for a fixed number of parties: Python's
@@ -82,22 +82,41 @@ use crate::sync::{Mutex, MutexGuard};
 /// [`asyncio.Barrier`]: https://docs.python.org/3/library/asyncio-sync.html#asyncio.Barrier
 pub struct Barrier {
     parties: usize,
-    action: Option<Box<dyn Fn() + Send + Sync>>,
+    /// Boxed twice so the field is one (thin) pointer, not two.
+    action: Option<Box<Action>>,
     state: Mutex<State>,
 }
 
+type Action = Box<dyn Fn() + Send + Sync>;
+
 struct State {
-    /// Arrivals of the filling generation are linked, in arrival order.
-    /// Unlinked nodes hold an outcome their owner has yet to pick up.
-    list: WaitList<Arrival>,
+    /// Allocated when the first party has to wait, then kept for every
+    /// later generation (the slots are reused: a generation allocates
+    /// nothing). Arrivals of the filling generation are linked, in arrival
+    /// order; unlinked nodes hold an outcome their owner has yet to pick
+    /// up, or belong to a generation whose action is running.
+    list: Option<Box<WaitList<Arrival>>>,
     broken: bool,
 }
 
+impl State {
+    /// The list of a barrier that has queued a party.
+    fn queued(&mut self) -> &mut WaitList<Arrival> {
+        self.list
+            .as_deref_mut()
+            .expect("a queued party's wait list exists")
+    }
+}
+
+/// "No arrival": the end of a tripping generation's chain. Keys are
+/// indices into a `Vec` of nodes larger than a byte, so never this.
+const NIL: usize = usize::MAX;
+
 struct Arrival {
     outcome: Outcome,
-    /// Its owner was dropped while the barrier was tripping; the leader
-    /// frees the node when it is done.
-    abandoned: bool,
+    /// The next party of the same generation while its action runs (a
+    /// chain the leader walks to release them afterwards), else `NIL`.
+    next: usize,
 }
 
 #[derive(Clone, Copy)]
@@ -108,13 +127,66 @@ enum Outcome {
     Tripping {
         index: usize,
     },
+    /// Tripping, and its owner was dropped: the leader frees the node when
+    /// the action is done.
+    Abandoned,
     Released {
         index: usize,
     },
     Broken,
 }
 
+/// Wake handles gathered under the mutex, woken once it is released. The
+/// first [`INLINE`] live on the stack, so a generation of up to `INLINE + 1`
+/// parties is released without allocating.
+struct Batch {
+    inline: [Option<Wake>; INLINE],
+    len: usize,
+    spill: Vec<Wake>,
+}
+
+const INLINE: usize = 16;
+
+impl Batch {
+    const fn new() -> Self {
+        Self {
+            inline: [const { None }; INLINE],
+            len: 0,
+            spill: Vec::new(),
+        }
+    }
+
+    fn push(&mut self, wake: Wake) {
+        if let Wake::Idle = wake {
+            return;
+        }
+        match self.inline.get_mut(self.len) {
+            Some(slot) => {
+                *slot = Some(wake);
+                self.len += 1;
+            }
+            None => self.spill.push(wake),
+        }
+    }
+
+    /// Wakes them all. Call it after releasing the mutex. (By reference:
+    /// moving the array out would copy it.)
+    fn wake_all(&mut self) {
+        for slot in &mut self.inline[..self.len] {
+            if let Some(wake) = slot.take() {
+                wake.wake();
+            }
+        }
+        self.spill.drain(..).for_each(Wake::wake);
+    }
+}
+
 /// What [`Barrier::wait`] returns to each party of a generation.
+///
+/// One word: the index, with the leader flag in its top bit (an index is
+/// below `parties`, which [`Barrier::new`] caps at `isize::MAX`). It cannot
+/// shrink to async-lock's one-byte `bool`: Python's `wait()` returns the
+/// arrival index, which needs a `usize`.
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")]
@@ -123,10 +195,34 @@ enum Outcome {
 /// assert_eq!((r.index(), r.is_leader()), (0, true));
 /// # }
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct BarrierWaitResult {
-    index: usize,
-    leader: bool,
+    /// `index | LEADER` for the leader, `index` for the others.
+    bits: usize,
+}
+
+/// The leader flag of [`BarrierWaitResult::bits`].
+const LEADER: usize = 1 << (usize::BITS - 1);
+
+impl BarrierWaitResult {
+    fn follower(index: usize) -> Self {
+        Self { bits: index }
+    }
+
+    fn leader(index: usize) -> Self {
+        Self {
+            bits: index | LEADER,
+        }
+    }
+}
+
+impl fmt::Debug for BarrierWaitResult {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BarrierWaitResult")
+            .field("index", &self.index())
+            .field("leader", &self.is_leader())
+            .finish()
+    }
 }
 
 impl BarrierWaitResult {
@@ -140,7 +236,7 @@ impl BarrierWaitResult {
     /// # }
     /// ```
     pub fn index(&self) -> usize {
-        self.index
+        self.bits & !LEADER
     }
 
     /// Whether this party completed the generation (the last to arrive;
@@ -153,7 +249,7 @@ impl BarrierWaitResult {
     /// # }
     /// ```
     pub fn is_leader(&self) -> bool {
-        self.leader
+        self.bits & LEADER != 0
     }
 }
 
@@ -170,7 +266,9 @@ impl Barrier {
     /// # Panics
     ///
     /// If `parties` is 0 (Python raises `ValueError`): nobody could ever
-    /// complete it.
+    /// complete it. If `parties` exceeds `isize::MAX`: that many parties
+    /// could never wait at once (each needs memory), and the cap lets
+    /// [`BarrierWaitResult`] keep its index and leader flag in one word.
     ///
     /// ```
     /// assert_eq!(warden::Barrier::new(4).parties(), 4);
@@ -181,11 +279,15 @@ impl Barrier {
             parties > 0,
             "Barrier::new(0): a barrier needs at least one party (Python raises ValueError)"
         );
+        assert!(
+            isize::try_from(parties).is_ok(),
+            "Barrier::new({parties}): a barrier takes at most isize::MAX parties"
+        );
         Barrier {
             parties,
             action: None,
             state: Mutex::new(State {
-                list: WaitList::new(),
+                list: None,
                 broken: false,
             }),
         }
@@ -197,7 +299,7 @@ impl Barrier {
     ///
     /// # Panics
     ///
-    /// If `parties` is 0.
+    /// If `parties` is 0 or exceeds `isize::MAX`, as [`new`](Barrier::new).
     ///
     /// ```
     /// use std::sync::atomic::{AtomicUsize, Ordering};
@@ -216,7 +318,7 @@ impl Barrier {
     #[track_caller]
     pub fn with_action(parties: usize, action: impl Fn() + Send + Sync + 'static) -> Barrier {
         Barrier {
-            action: Some(Box::new(action)),
+            action: Some(Box::new(Box::new(action))),
             ..Barrier::new(parties)
         }
     }
@@ -258,8 +360,7 @@ impl Barrier {
     pub fn wait(&self) -> BarrierWait<'_> {
         BarrierWait {
             barrier: self,
-            key: None,
-            done: false,
+            key: NEW,
         }
     }
 
@@ -349,7 +450,7 @@ impl Barrier {
 
     #[track_caller]
     fn wait_blocking_until(&self, deadline: Option<Instant>, method: &str) -> WaitOutcome {
-        let key = match self.arrive(Wake::current_thread()) {
+        let key = match self.arrive(Wake::current_thread) {
             Arrive::Done(outcome) => return outcome,
             Arrive::Queued(key) => key,
         };
@@ -394,7 +495,8 @@ impl Barrier {
     pub fn abort(&self) {
         let mut st = self.state();
         st.broken = true;
-        let wakes = break_waiting(&mut st);
+        let mut wakes = Batch::new();
+        break_waiting(&mut st, &mut wakes);
         drop(st);
         wakes.wake_all();
     }
@@ -410,7 +512,8 @@ impl Barrier {
     /// ```
     pub fn reset(&self) {
         let mut st = self.state();
-        let wakes = break_waiting(&mut st);
+        let mut wakes = Batch::new();
+        break_waiting(&mut st, &mut wakes);
         st.broken = false;
         drop(st);
         wakes.wake_all();
@@ -440,73 +543,103 @@ impl Barrier {
     /// assert_eq!(warden::Barrier::new(3).n_waiting(), 0);
     /// ```
     pub fn n_waiting(&self) -> usize {
-        self.state().list.len()
+        self.state().list.as_ref().map_or(0, |list| list.len())
     }
 
     /// Waiter records still allocated: 0 once nobody waits. For leak checks.
     #[doc(hidden)]
     pub fn __waiter_records(&self) -> usize {
-        self.state().list.occupied()
+        self.state().list.as_ref().map_or(0, |list| list.occupied())
     }
 
-    /// A party arrives: it is queued, or it completes the generation (and
-    /// runs the action), or the barrier is broken.
-    fn arrive(&self, wake: Wake) -> Arrive {
+    /// A party arrives: it is queued (with the wake handle `wake` makes),
+    /// or it completes the generation (and runs the action), or the barrier
+    /// is broken.
+    fn arrive(&self, wake: impl FnOnce() -> Wake) -> Arrive {
         let mut st = self.state();
         if st.broken {
             return Arrive::Done(Err(BrokenBarrierError));
         }
-        if st.list.len() + 1 < self.parties {
+        let waiting = st.list.as_ref().map_or(0, |list| list.len());
+        if waiting + 1 < self.parties {
             let arrival = Arrival {
                 outcome: Outcome::Waiting,
-                abandoned: false,
+                next: NIL,
             };
-            return Arrive::Queued(st.list.push_back(arrival, wake));
+            let list = st.list.get_or_insert_with(|| Box::new(WaitList::new()));
+            return Arrive::Queued(list.push_back(arrival, wake()));
         }
-        // The last party: trip. The others stay parked (Tripping) until
-        // the action has run.
-        let keys: Vec<usize> = st.list.keys().collect();
-        for (index, &key) in keys.iter().enumerate() {
-            st.list.detach(key);
-            st.list.data_mut(key).outcome = Outcome::Tripping { index };
+        // The last party: trip.
+        let leader = Arrive::Done(Ok(BarrierWaitResult::leader(self.parties - 1)));
+        let Some(action) = &self.action else {
+            // No action: release the others in this one critical section.
+            let mut wakes = Batch::new();
+            if let Some(list) = st.list.as_deref_mut() {
+                let mut index = 0;
+                while let Some((key, wake)) = list.pop_front() {
+                    list.data_mut(key).outcome = Outcome::Released { index };
+                    index += 1;
+                    wakes.push(wake);
+                }
+            }
+            drop(st);
+            wakes.wake_all();
+            return leader;
+        };
+        // The others stay parked (Tripping) until the action has run,
+        // chained so that the leader finds them again.
+        let mut head = NIL;
+        if let Some(list) = st.list.as_deref_mut() {
+            let mut prev = NIL;
+            let mut index = 0;
+            while let Some(key) = list.front() {
+                list.detach(key);
+                list.data_mut(key).outcome = Outcome::Tripping { index };
+                index += 1;
+                if prev == NIL {
+                    head = key;
+                } else {
+                    list.data_mut(prev).next = key;
+                }
+                prev = key;
+            }
         }
         drop(st);
-        if let Some(action) = &self.action {
-            if let Err(panic) = catch_unwind(AssertUnwindSafe(action)) {
-                self.finish_trip(&keys, false);
-                resume_unwind(panic);
-            }
+        if let Err(panic) = catch_unwind(AssertUnwindSafe(&**action)) {
+            self.finish_trip(head, false);
+            resume_unwind(panic);
         }
-        self.finish_trip(&keys, true);
-        Arrive::Done(Ok(BarrierWaitResult {
-            index: self.parties - 1,
-            leader: true,
-        }))
+        self.finish_trip(head, true);
+        leader
     }
 
-    /// Releases (or, after a panicking action, breaks) a tripped generation.
-    fn finish_trip(&self, keys: &[usize], released: bool) {
+    /// Releases (or, after a panicking action, breaks) the tripped
+    /// generation chained from `head`.
+    fn finish_trip(&self, head: usize, released: bool) {
         let mut st = self.state();
-        let mut wakes = Wakes::new();
-        for &key in keys {
-            let arrival = st.list.data_mut(key);
-            if arrival.abandoned {
-                st.list.remove(key);
-                continue;
+        let mut wakes = Batch::new();
+        let mut key = head;
+        while key != NIL {
+            let list = st.queued();
+            let arrival = list.data_mut(key);
+            let next = std::mem::replace(&mut arrival.next, NIL);
+            match arrival.outcome {
+                Outcome::Abandoned => drop(list.remove(key)),
+                Outcome::Tripping { index } => {
+                    arrival.outcome = if released {
+                        Outcome::Released { index }
+                    } else {
+                        Outcome::Broken
+                    };
+                    wakes.push(list.take_wake(key));
+                }
+                _ => unreachable!("a tripping arrival changed outcome"),
             }
-            let Outcome::Tripping { index } = arrival.outcome else {
-                unreachable!("a tripping arrival changed outcome")
-            };
-            arrival.outcome = if released {
-                Outcome::Released { index }
-            } else {
-                Outcome::Broken
-            };
-            wakes.push(st.list.take_wake(key));
+            key = next;
         }
         if !released {
             st.broken = true;
-            wakes.extend(break_waiting(&mut st));
+            break_waiting(&mut st, &mut wakes);
         }
         drop(st);
         wakes.wake_all();
@@ -516,24 +649,23 @@ impl Barrier {
     /// otherwise stores its waker.
     fn check(&self, key: usize, waker: Option<&std::task::Waker>) -> Option<WaitOutcome> {
         let mut st = self.state();
-        match st.list.data(key).outcome {
+        let list = st.queued();
+        match list.data(key).outcome {
             Outcome::Waiting | Outcome::Tripping { .. } => {
                 if let Some(waker) = waker {
-                    st.list.set_waker(key, waker);
+                    list.set_waker(key, waker);
                 }
                 None
             }
             Outcome::Released { index } => {
-                st.list.remove(key);
-                Some(Ok(BarrierWaitResult {
-                    index,
-                    leader: false,
-                }))
+                list.remove(key);
+                Some(Ok(BarrierWaitResult::follower(index)))
             }
             Outcome::Broken => {
-                st.list.remove(key);
+                list.remove(key);
                 Some(Err(BrokenBarrierError))
             }
+            Outcome::Abandoned => unreachable!("an abandoned arrival was checked"),
         }
     }
 
@@ -542,10 +674,12 @@ impl Barrier {
     /// tripping, `None` (the caller waits for the action).
     fn time_out(&self, key: usize) -> Option<WaitOutcome> {
         let mut st = self.state();
-        if let Outcome::Waiting = st.list.data(key).outcome {
-            st.list.remove(key);
+        let list = st.queued();
+        if let Outcome::Waiting = list.data(key).outcome {
+            list.remove(key);
             st.broken = true;
-            let wakes = break_waiting(&mut st);
+            let mut wakes = Batch::new();
+            break_waiting(&mut st, &mut wakes);
             drop(st);
             wakes.wake_all();
             return Some(Err(BrokenBarrierError));
@@ -557,24 +691,25 @@ impl Barrier {
     /// A queued party's future was dropped.
     fn withdraw(&self, key: usize) {
         let mut st = self.state();
-        let arrival = st.list.data_mut(key);
+        let list = st.queued();
+        let arrival = list.data_mut(key);
         if let Outcome::Tripping { .. } = arrival.outcome {
-            arrival.abandoned = true; // the leader frees it
+            arrival.outcome = Outcome::Abandoned; // the leader frees it
         } else {
             // Waiting: the arrival is withdrawn. Decided: nothing to undo.
-            st.list.remove(key);
+            list.remove(key);
         }
     }
 }
 
 /// Breaks every party waiting in the filling generation.
-fn break_waiting(st: &mut State) -> Wakes {
-    let mut wakes = Wakes::new();
-    while let Some((key, wake)) = st.list.pop_front() {
-        st.list.data_mut(key).outcome = Outcome::Broken;
-        wakes.push(wake);
+fn break_waiting(st: &mut State, wakes: &mut Batch) {
+    if let Some(list) = st.list.as_deref_mut() {
+        while let Some((key, wake)) = list.pop_front() {
+            list.data_mut(key).outcome = Outcome::Broken;
+            wakes.push(wake);
+        }
     }
-    wakes
 }
 
 impl fmt::Debug for Barrier {
@@ -582,13 +717,18 @@ impl fmt::Debug for Barrier {
         let mut d = f.debug_struct("Barrier");
         d.field("parties", &self.parties);
         if let Some(st) = self.state.try_lock() {
-            d.field("n_waiting", &st.list.len())
+            d.field("n_waiting", &st.list.as_ref().map_or(0, |list| list.len()))
                 .field("broken", &st.broken);
         }
         d.field("action", &self.action.is_some())
             .finish_non_exhaustive()
     }
 }
+
+/// [`BarrierWait::key`] before the first poll.
+const NEW: usize = usize::MAX;
+/// [`BarrierWait::key`] once the outcome was returned.
+const DONE: usize = usize::MAX - 1;
 
 /// The future of [`Barrier::wait`].
 ///
@@ -598,17 +738,23 @@ impl fmt::Debug for Barrier {
 #[must_use = "futures do nothing unless you `.await` or poll them"]
 pub struct BarrierWait<'a> {
     barrier: &'a Barrier,
-    key: Option<usize>,
-    done: bool,
+    /// The key of this party's arrival, or [`NEW`] / [`DONE`] (never keys:
+    /// those index a `Vec` of nodes larger than a byte).
+    key: usize,
 }
 
 impl BarrierWait<'_> {
+    fn arrived(&self) -> bool {
+        self.key != NEW && self.key != DONE
+    }
+
     fn time_out(&mut self) -> Option<WaitOutcome> {
-        let key = self.key?;
-        let outcome = self.barrier.time_out(key);
+        if !self.arrived() {
+            return None;
+        }
+        let outcome = self.barrier.time_out(self.key);
         if outcome.is_some() {
-            self.key = None;
-            self.done = true;
+            self.key = DONE;
         }
         outcome
     }
@@ -619,21 +765,20 @@ impl Future for BarrierWait<'_> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<WaitOutcome> {
         let this = self.get_mut();
-        assert!(!this.done, "BarrierWait polled after completion");
         let outcome = match this.key {
-            None => match this.barrier.arrive(Wake::Task(cx.waker().clone())) {
+            DONE => panic!("BarrierWait polled after completion"),
+            NEW => match this.barrier.arrive(|| Wake::Task(cx.waker().clone())) {
                 Arrive::Done(outcome) => Some(outcome),
                 Arrive::Queued(key) => {
-                    this.key = Some(key);
+                    this.key = key;
                     None
                 }
             },
-            Some(key) => this.barrier.check(key, Some(cx.waker())),
+            key => this.barrier.check(key, Some(cx.waker())),
         };
         match outcome {
             Some(outcome) => {
-                this.key = None;
-                this.done = true;
+                this.key = DONE;
                 Poll::Ready(outcome)
             }
             None => Poll::Pending,
@@ -643,8 +788,8 @@ impl Future for BarrierWait<'_> {
 
 impl Drop for BarrierWait<'_> {
     fn drop(&mut self) {
-        if let Some(key) = self.key.take() {
-            self.barrier.withdraw(key);
+        if self.arrived() {
+            self.barrier.withdraw(self.key);
         }
     }
 }
@@ -652,8 +797,8 @@ impl Drop for BarrierWait<'_> {
 impl fmt::Debug for BarrierWait<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("BarrierWait")
-            .field("arrived", &self.key.is_some())
-            .field("done", &self.done)
+            .field("arrived", &self.arrived())
+            .field("done", &(self.key == DONE))
             .finish_non_exhaustive()
     }
 }

@@ -217,6 +217,112 @@ fn zero_parties_panics() {
 }
 
 #[test]
+#[should_panic(expected = "at most isize::MAX parties")]
+fn more_than_isize_max_parties_panics() {
+    let _ = Barrier::new(usize::MAX);
+}
+
+#[test]
+fn isize_max_parties_is_accepted() {
+    let barrier = Barrier::new(isize::MAX as usize);
+    assert_eq!(barrier.parties(), isize::MAX as usize);
+    assert_eq!(barrier.n_waiting(), 0);
+}
+
+#[tokio::test]
+async fn wait_result_debug_shows_index_and_leader() {
+    let r = Barrier::new(1).wait().await.unwrap();
+    assert_eq!(
+        format!("{r:?}"),
+        "BarrierWaitResult { index: 0, leader: true }"
+    );
+}
+
+/// More parties than a generation releases without allocating (17): the
+/// wake handles spill to the heap, with and without an action.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forty_parties_with_and_without_an_action() {
+    for with_action in [false, true] {
+        let trips = Arc::new(AtomicUsize::new(0));
+        let barrier = Arc::new(if with_action {
+            let trips = trips.clone();
+            Barrier::with_action(40, move || {
+                trips.fetch_add(1, Ordering::SeqCst);
+            })
+        } else {
+            Barrier::new(40)
+        });
+        let results = run_parties(&barrier, 40, 30).await;
+        check_generations(&results, 40);
+        assert_eq!(
+            trips.load(Ordering::SeqCst),
+            if with_action { 30 } else { 0 }
+        );
+        assert_eq!(barrier.n_waiting(), 0);
+        assert_eq!(barrier.__waiter_records(), 0);
+    }
+}
+
+/// A party whose future is dropped while the action runs still counts in
+/// that generation (it was decided); the leader frees its record after the
+/// action, whether the action returns or panics.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wait_dropped_while_the_action_runs() {
+    for panics in [false, true] {
+        let (started_tx, started_rx) = std::sync::mpsc::channel::<()>();
+        let (go_tx, go_rx) = std::sync::mpsc::channel::<()>();
+        let go_rx = std::sync::Mutex::new(go_rx);
+        let started_tx = std::sync::Mutex::new(started_tx);
+        let barrier = Arc::new(Barrier::with_action(3, move || {
+            started_tx.lock().unwrap().send(()).unwrap();
+            go_rx.lock().unwrap().recv().unwrap();
+            assert!(!panics, "the action panics");
+        }));
+        let kept = tokio::spawn({
+            let barrier = barrier.clone();
+            async move { barrier.wait().await }
+        });
+        let dropped = tokio::spawn({
+            let barrier = barrier.clone();
+            async move { barrier.wait().await }
+        });
+        while barrier.n_waiting() < 2 {
+            tokio::task::yield_now().await;
+        }
+        // The leader runs the (blocking) action on a thread of its own.
+        let leader = std::thread::spawn({
+            let barrier = barrier.clone();
+            move || barrier.wait_blocking()
+        });
+        tokio::task::spawn_blocking(move || started_rx.recv().unwrap())
+            .await
+            .unwrap();
+        assert_eq!(barrier.n_waiting(), 0, "the generation is decided");
+        dropped.abort();
+        assert!(dropped.await.unwrap_err().is_cancelled());
+        assert_eq!(barrier.__waiter_records(), 2, "freed only after the action");
+        go_tx.send(()).unwrap();
+        let leader = tokio::task::spawn_blocking(move || leader.join())
+            .await
+            .unwrap();
+        let kept = kept.await.unwrap();
+        if panics {
+            assert!(leader.is_err(), "the action's panic reached the leader");
+            assert_eq!(kept, Err(BrokenBarrierError));
+            assert!(barrier.is_broken());
+        } else {
+            let leader = leader.unwrap().unwrap();
+            assert_eq!((leader.index(), leader.is_leader()), (2, true));
+            let kept = kept.unwrap();
+            assert!(kept.index() < 2 && !kept.is_leader());
+            assert!(!barrier.is_broken());
+        }
+        assert_eq!(barrier.n_waiting(), 0);
+        assert_eq!(barrier.__waiter_records(), 0);
+    }
+}
+
+#[test]
 fn blocking_parties_on_threads_and_timeout() {
     let barrier = Arc::new(Barrier::new(4));
     let threads: Vec<_> = (0..4)
@@ -245,4 +351,6 @@ fn parties_and_debug() {
     assert_eq!(b.parties(), 3);
     let dbg = format!("{b:?}");
     assert!(dbg.contains("parties: 3"), "{dbg}");
+    assert!(dbg.contains("n_waiting: 0"), "{dbg}");
+    assert!(dbg.contains("broken: false"), "{dbg}");
 }

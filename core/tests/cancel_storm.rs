@@ -981,7 +981,7 @@ async fn condition_every_notification_reaches_a_waiter_despite_cancellation() {
 /// A party's record: (generation, index, leader) of each return seen.
 type Seen = Vec<(usize, usize, bool)>;
 
-fn record(generation: &AtomicUsize, r: &BarrierWaitResult, seen: &mut Seen) {
+fn record(generation: &AtomicUsize, r: BarrierWaitResult, seen: &mut Seen) {
     // Every party is needed for the next generation, this one has not
     // arrived again: the counter names the generation just passed.
     let g = generation.load(SeqCst) - 1;
@@ -1038,7 +1038,7 @@ async fn barrier_storm() {
                         };
                         match cancellable(rng.cancel(CANCEL_PERCENT), &stats, wait).await {
                             Some(Some(Ok(r))) => {
-                                record(&generation, &r, &mut seen);
+                                record(&generation, r, &mut seen);
                                 stats.op();
                             }
                             Some(Some(Err(BrokenBarrierError))) => {
@@ -1060,7 +1060,7 @@ async fn barrier_storm() {
                     let r = barrier
                         .wait_blocking()
                         .expect("the barrier never breaks here");
-                    record(&generation, &r, &mut seen);
+                    record(&generation, r, &mut seen);
                     stats.op();
                 }
                 seen

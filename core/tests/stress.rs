@@ -657,7 +657,7 @@ async fn producers_and_consumers_over_two_conditions_deliver_each_item_once_in_o
 /// the next one (the action ran before the release; nobody skipped).
 fn record(
     k: usize,
-    r: &warden::BarrierWaitResult,
+    r: warden::BarrierWaitResult,
     generation: &AtomicUsize,
     passed: &AtomicUsize,
     seen: &mut Vec<(usize, bool)>,
@@ -714,7 +714,7 @@ async fn barrier_generations_are_exact() {
                     let mut seen = Vec::with_capacity(generations);
                     for k in 0..generations {
                         let r = barrier.wait().await.expect("nothing breaks this barrier");
-                        record(k, &r, &generation, &passed, &mut seen);
+                        record(k, r, &generation, &passed, &mut seen);
                         stats.op();
                     }
                     seen
@@ -734,7 +734,7 @@ async fn barrier_generations_are_exact() {
                     let r = barrier
                         .wait_blocking()
                         .expect("nothing breaks this barrier");
-                    record(k, &r, &generation, &passed, &mut seen);
+                    record(k, r, &generation, &passed, &mut seen);
                     stats.op();
                 }
                 seen

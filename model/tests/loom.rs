@@ -6,7 +6,7 @@
 //! prints how many it ran. Scenarios: acquire/release races, cancellation
 //! while queued and after being granted, partial `acquire_many`, event
 //! set-then-clear, `notify(n)` against cancellation, barrier withdrawal
-//! against tripping, `RLock` re-entry between threads.
+//! against tripping (with and without an action), `RLock` re-entry between threads.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -347,6 +347,49 @@ fn condition_cancel_while_relocking_passes_on() {
         assert!(shared.0.try_acquire().is_some(), "the lock leaked");
         assert_eq!(shared.1.__waiter_records(), 0);
         assert_eq!(shared.0.__waiter_records(), 0);
+    });
+}
+
+/// As `barrier_withdraw_vs_trip`, with an action: the generation is then
+/// decided in one critical section and released in a second, after the
+/// action, so the withdrawer can also drop its future in between (the
+/// leader must free that abandoned arrival).
+#[test]
+fn barrier_withdraw_vs_trip_with_action() {
+    model("barrier_withdraw_vs_trip_with_action", 3, || {
+        let trips = Arc::new(AtomicUsize::new(0));
+        let barrier = Arc::new(Barrier::with_action(2, {
+            let trips = trips.clone();
+            move || {
+                trips.fetch_add(1, Ordering::SeqCst);
+            }
+        }));
+        let mut first: BoxFuture<bool> = {
+            let barrier = barrier.clone();
+            Box::pin(async move { barrier.wait().await.is_ok() })
+        };
+        assert!(poll_once(&mut first).is_pending());
+        let withdrawer = thread::spawn(move || drop(first));
+        let mut second: BoxFuture<bool> = {
+            let barrier = barrier.clone();
+            Box::pin(async move { barrier.wait().await.is_ok() })
+        };
+        let tripped = poll_once(&mut second);
+        withdrawer.join().unwrap();
+        match tripped {
+            Poll::Ready(ok) => {
+                assert!(ok, "tripped with the first party");
+                assert_eq!(trips.load(Ordering::SeqCst), 1);
+            }
+            Poll::Pending => {
+                assert_eq!(barrier.n_waiting(), 1, "the first arrival was withdrawn");
+                assert_eq!(trips.load(Ordering::SeqCst), 0);
+                drop(second);
+            }
+        }
+        assert!(!barrier.is_broken());
+        assert_eq!(barrier.n_waiting(), 0);
+        assert_eq!(barrier.__waiter_records(), 0);
     });
 }
 
