@@ -33,10 +33,11 @@ const LARGER_THAN_ASYNC_LOCK: &[(&str, &str)] = &[
         "the same `Arc` of either semaphore plus the permit count; \
          async-lock's is one `Arc` (one permit).",
     ),
-    // The action box and the mutex-protected wait list inline.
-    ("Barrier", "tracked in issue 11"),
-    // `index: usize` + `leader: bool`; async-lock keeps only the bool.
-    ("BarrierWaitResult", "tracked in issue 11"),
+    (
+        "BarrierWaitResult",
+        "Python's `wait()` returns the arrival index, a `usize` (the leader \
+         flag rides in its top bit); async-lock's result is only the bool.",
+    ),
 ];
 
 /// One line of the table: a warden type and its peers' counterparts.

@@ -71,14 +71,6 @@ impl Wakes {
         usize::from(self.first.is_some()) + self.rest.len()
     }
 
-    pub(crate) fn extend(&mut self, other: Wakes) {
-        other
-            .first
-            .into_iter()
-            .chain(other.rest)
-            .for_each(|w| self.push(w));
-    }
-
     /// Wakes them all. Call it after releasing the mutex.
     pub(crate) fn wake_all(self) {
         self.first.into_iter().chain(self.rest).for_each(Wake::wake);
@@ -279,6 +271,7 @@ impl<S> WaitList<S> {
     }
 
     /// Keys of the waiters still in the FIFO, front to back.
+    #[cfg(test)]
     pub(crate) fn keys(&self) -> Keys<'_, S> {
         Keys {
             list: self,
@@ -302,11 +295,13 @@ impl<S> WaitList<S> {
 }
 
 /// Iterator over the keys of queued waiters, front to back.
+#[cfg(test)]
 pub(crate) struct Keys<'a, S> {
     list: &'a WaitList<S>,
     next: usize,
 }
 
+#[cfg(test)]
 impl<S> Iterator for Keys<'_, S> {
     type Item = usize;
     fn next(&mut self) -> Option<usize> {
