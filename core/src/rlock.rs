@@ -9,7 +9,7 @@ use std::task::{Context, Poll};
 
 use crate::owner::Owner;
 use crate::raw::semaphore::RawSemaphore;
-use crate::sync::Mutex;
+use crate::sync::{AtomicU64, AtomicUsize, Ordering};
 
 /// A re-entrant lock: Python's [`threading.RLock`], for async tasks.
 ///
@@ -87,9 +87,14 @@ pub struct RLock<T: ?Sized = ()> {
     /// Held (its one permit taken) from the owner's first acquisition to
     /// its last release; other tasks queue on it, FIFO.
     raw: RawSemaphore,
-    /// Who holds `raw`, and how many guards it has out. Written only by
-    /// whoever holds `raw` (or drops the last guard).
-    owner: Mutex<Ownership>,
+    /// The owner's [`Owner::word`], 0 when nobody owns the lock. Set by
+    /// whoever takes `raw`, cleared by whoever drops the last guard, before
+    /// it gives `raw` back.
+    owner: AtomicU64,
+    /// Guards out. Raised from 0 (a plain store) only by a new owner right
+    /// after taking `raw`; otherwise changed by read-modify-writes only
+    /// (see [`RLock::reenter`] for why that matters).
+    depth: AtomicUsize,
     data: T,
 }
 
@@ -99,13 +104,9 @@ pub struct RLock<T: ?Sized = ()> {
 // thread only if it is `Send`, which needs `T: Sync` (its `PhantomData<&T>`),
 // and then sharing `&T` across threads is fine. So without `T: Sync`, the
 // `T` is used by one thread at a time, which needs only `T: Send` — the
-// same reasoning and bound as `std::sync::ReentrantLock`.
+// same reasoning and bound as `std::sync::ReentrantLock`. The other fields
+// (the semaphore, two atomics) are `Sync` themselves.
 unsafe impl<T: ?Sized + Send> Sync for RLock<T> {}
-
-struct Ownership {
-    owner: Option<Owner>,
-    depth: usize,
-}
 
 impl<T> RLock<T> {
     const_fn! {
@@ -118,10 +119,8 @@ impl<T> RLock<T> {
         pub const fn new(value: T) -> RLock<T> {
             RLock {
                 raw: RawSemaphore::new(1),
-                owner: Mutex::new(Ownership {
-                    owner: None,
-                    depth: 0,
-                }),
+                owner: AtomicU64::new(0),
+                depth: AtomicUsize::new(0),
                 data: value,
             }
         }
@@ -249,19 +248,62 @@ impl<T: ?Sized> RLock<T> {
     }
 
     /// If `me` owns the lock, counts one more guard.
+    ///
+    /// The owner test is std's `ReentrantLock` argument: only `me` ever
+    /// stores `me`'s word, so while `me` holds a guard the owner word reads
+    /// `me`, and otherwise it reads `me` only if `me` stored it and has not
+    /// seen it cleared since. That last case needs care here, because a
+    /// guard can be dropped by another task (guards are `Send` when
+    /// `T: Sync`): if that drop was the last one, it cleared the word and
+    /// released `raw` without `me` seeing it, another task may own the lock
+    /// by now, and the first load below may still read `me`. Hence:
+    ///
+    /// * `depth` is raised only from a nonzero value, so a release that
+    ///   reached 0 is never undone;
+    /// * the raise is an `Acquire` read-modify-write, and every write to
+    ///   `depth` after a new owner's `Release` store of 1 is a
+    ///   read-modify-write (its release sequence), so if the count we
+    ///   raised is a later owner's, we now see that owner's earlier store
+    ///   of its own word;
+    /// * so the second load reads `me` only if the count was ours; if not,
+    ///   we give the level back through [`release`](RLock::release) (which
+    ///   completes the other owner's release if it dropped its last guard
+    ///   meanwhile) and report "not the owner".
+    ///
+    /// The owner's own path costs two plain loads and one compare-exchange.
+    #[inline]
     fn reenter(&self, me: Owner) -> bool {
-        let mut own = self.owner.lock();
-        if own.owner == Some(me) {
-            own.depth = own
-                .depth
+        if self.owner.load(Ordering::Relaxed) != me.word() {
+            return false;
+        }
+        let mut depth = self.depth.load(Ordering::Relaxed);
+        loop {
+            if depth == 0 {
+                // Being released (a moved guard's drop): not ours any more.
+                return false;
+            }
+            let raised = depth
                 .checked_add(1)
                 .expect("RLock re-entered usize::MAX times");
+            match self.depth.compare_exchange_weak(
+                depth,
+                raised,
+                Ordering::Acquire,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => break,
+                Err(actual) => depth = actual,
+            }
+        }
+        if self.owner.load(Ordering::Relaxed) == me.word() {
             true
         } else {
+            self.release();
             false
         }
     }
 
+    #[inline]
     fn try_acquire_first(&self, me: Owner) -> bool {
         if self.raw.try_acquire_one() {
             self.became_owner(me);
@@ -271,24 +313,25 @@ impl<T: ?Sized> RLock<T> {
         }
     }
 
-    /// Records `me` as owner after taking `raw`.
+    /// Records `me` as owner with one guard, after taking `raw`.
+    #[inline]
     fn became_owner(&self, me: Owner) {
-        let mut own = self.owner.lock();
-        debug_assert!(own.owner.is_none() && own.depth == 0);
-        own.owner = Some(me);
-        own.depth = 1;
+        debug_assert_eq!(self.owner.load(Ordering::Relaxed), 0);
+        debug_assert_eq!(self.depth.load(Ordering::Relaxed), 0);
+        self.owner.store(me.word(), Ordering::Relaxed);
+        // Release: a stale `reenter` that raises this count then sees the
+        // owner word just stored (see there).
+        self.depth.store(1, Ordering::Release);
     }
 
+    /// Drops one guard's level; the last one clears the owner and gives
+    /// `raw` back. `AcqRel`: whichever guard drops last (perhaps on another
+    /// thread) has seen everything done under the others, and passes it on
+    /// through `raw`'s release to the next owner.
+    #[inline]
     fn release(&self) {
-        let last = {
-            let mut own = self.owner.lock();
-            own.depth -= 1;
-            if own.depth == 0 {
-                own.owner = None;
-            }
-            own.depth == 0
-        };
-        if last {
+        if self.depth.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.owner.store(0, Ordering::Relaxed);
             self.raw.release_one();
         }
     }
@@ -420,6 +463,7 @@ impl<'a, T: ?Sized> RLockGuard<'a, T> {
 }
 
 impl<T: ?Sized> Drop for RLockGuard<'_, T> {
+    #[inline]
     fn drop(&mut self) {
         self.lock.release();
     }
