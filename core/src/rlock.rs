@@ -158,6 +158,7 @@ impl<T: ?Sized> RLock<T> {
     /// assert!(!rl.locked());
     /// # }
     /// ```
+    #[inline]
     pub fn acquire(&self) -> RLockAcquire<'_, T> {
         RLockAcquire {
             lock: Some(self),
@@ -183,6 +184,7 @@ impl<T: ?Sized> RLock<T> {
     /// drop(g);
     /// # }
     /// ```
+    #[inline]
     pub fn try_acquire(&self) -> Option<RLockGuard<'_, T>> {
         let me = Owner::current();
         if self.reenter(me) || self.try_acquire_first(me) {
@@ -376,6 +378,7 @@ pub struct RLockAcquire<'a, T: ?Sized> {
 impl<'a, T: ?Sized> Future for RLockAcquire<'a, T> {
     type Output = RLockGuard<'a, T>;
 
+    #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<RLockGuard<'a, T>> {
         let this = self.get_mut();
         let lock = this
