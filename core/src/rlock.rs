@@ -9,7 +9,7 @@ use std::task::{Context, Poll};
 
 use crate::owner::Owner;
 use crate::raw::semaphore::RawSemaphore;
-use crate::sync::Mutex;
+use crate::sync::{AtomicU64, AtomicUsize, Ordering};
 
 /// A re-entrant lock: Python's [`threading.RLock`], for async tasks.
 ///
@@ -87,9 +87,14 @@ pub struct RLock<T: ?Sized = ()> {
     /// Held (its one permit taken) from the owner's first acquisition to
     /// its last release; other tasks queue on it, FIFO.
     raw: RawSemaphore,
-    /// Who holds `raw`, and how many guards it has out. Written only by
-    /// whoever holds `raw` (or drops the last guard).
-    owner: Mutex<Ownership>,
+    /// The owner's [`Owner::word`], 0 when nobody owns the lock. Set by
+    /// whoever takes `raw`, cleared by whoever drops the last guard, before
+    /// it gives `raw` back.
+    owner: AtomicU64,
+    /// Guards out. Raised from 0 (a plain store) only by a new owner right
+    /// after taking `raw`; otherwise changed by read-modify-writes only
+    /// (see [`RLock::reenter`] for why that matters).
+    depth: AtomicUsize,
     data: T,
 }
 
@@ -99,13 +104,9 @@ pub struct RLock<T: ?Sized = ()> {
 // thread only if it is `Send`, which needs `T: Sync` (its `PhantomData<&T>`),
 // and then sharing `&T` across threads is fine. So without `T: Sync`, the
 // `T` is used by one thread at a time, which needs only `T: Send` — the
-// same reasoning and bound as `std::sync::ReentrantLock`.
+// same reasoning and bound as `std::sync::ReentrantLock`. The other fields
+// (the semaphore, two atomics) are `Sync` themselves.
 unsafe impl<T: ?Sized + Send> Sync for RLock<T> {}
-
-struct Ownership {
-    owner: Option<Owner>,
-    depth: usize,
-}
 
 impl<T> RLock<T> {
     const_fn! {
@@ -118,10 +119,8 @@ impl<T> RLock<T> {
         pub const fn new(value: T) -> RLock<T> {
             RLock {
                 raw: RawSemaphore::new(1),
-                owner: Mutex::new(Ownership {
-                    owner: None,
-                    depth: 0,
-                }),
+                owner: AtomicU64::new(0),
+                depth: AtomicUsize::new(0),
                 data: value,
             }
         }
@@ -159,10 +158,11 @@ impl<T: ?Sized> RLock<T> {
     /// assert!(!rl.locked());
     /// # }
     /// ```
+    #[inline]
     pub fn acquire(&self) -> RLockAcquire<'_, T> {
         RLockAcquire {
             lock: Some(self),
-            key: None,
+            key: NOT_QUEUED,
         }
     }
 
@@ -184,6 +184,7 @@ impl<T: ?Sized> RLock<T> {
     /// drop(g);
     /// # }
     /// ```
+    #[inline]
     pub fn try_acquire(&self) -> Option<RLockGuard<'_, T>> {
         let me = Owner::current();
         if self.reenter(me) || self.try_acquire_first(me) {
@@ -249,19 +250,62 @@ impl<T: ?Sized> RLock<T> {
     }
 
     /// If `me` owns the lock, counts one more guard.
+    ///
+    /// The owner test is std's `ReentrantLock` argument: only `me` ever
+    /// stores `me`'s word, so while `me` holds a guard the owner word reads
+    /// `me`, and otherwise it reads `me` only if `me` stored it and has not
+    /// seen it cleared since. That last case needs care here, because a
+    /// guard can be dropped by another task (guards are `Send` when
+    /// `T: Sync`): if that drop was the last one, it cleared the word and
+    /// released `raw` without `me` seeing it, another task may own the lock
+    /// by now, and the first load below may still read `me`. Hence:
+    ///
+    /// * `depth` is raised only from a nonzero value, so a release that
+    ///   reached 0 is never undone;
+    /// * the raise is an `Acquire` read-modify-write, and every write to
+    ///   `depth` after a new owner's `Release` store of 1 is a
+    ///   read-modify-write (its release sequence), so if the count we
+    ///   raised is a later owner's, we now see that owner's earlier store
+    ///   of its own word;
+    /// * so the second load reads `me` only if the count was ours; if not,
+    ///   we give the level back through [`release`](RLock::release) (which
+    ///   completes the other owner's release if it dropped its last guard
+    ///   meanwhile) and report "not the owner".
+    ///
+    /// The owner's own path costs two plain loads and one compare-exchange.
+    #[inline]
     fn reenter(&self, me: Owner) -> bool {
-        let mut own = self.owner.lock();
-        if own.owner == Some(me) {
-            own.depth = own
-                .depth
+        if self.owner.load(Ordering::Relaxed) != me.word() {
+            return false;
+        }
+        let mut depth = self.depth.load(Ordering::Relaxed);
+        loop {
+            if depth == 0 {
+                // Being released (a moved guard's drop): not ours any more.
+                return false;
+            }
+            let raised = depth
                 .checked_add(1)
                 .expect("RLock re-entered usize::MAX times");
+            match self.depth.compare_exchange_weak(
+                depth,
+                raised,
+                Ordering::Acquire,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => break,
+                Err(actual) => depth = actual,
+            }
+        }
+        if self.owner.load(Ordering::Relaxed) == me.word() {
             true
         } else {
+            self.release();
             false
         }
     }
 
+    #[inline]
     fn try_acquire_first(&self, me: Owner) -> bool {
         if self.raw.try_acquire_one() {
             self.became_owner(me);
@@ -271,24 +315,25 @@ impl<T: ?Sized> RLock<T> {
         }
     }
 
-    /// Records `me` as owner after taking `raw`.
+    /// Records `me` as owner with one guard, after taking `raw`.
+    #[inline]
     fn became_owner(&self, me: Owner) {
-        let mut own = self.owner.lock();
-        debug_assert!(own.owner.is_none() && own.depth == 0);
-        own.owner = Some(me);
-        own.depth = 1;
+        debug_assert_eq!(self.owner.load(Ordering::Relaxed), 0);
+        debug_assert_eq!(self.depth.load(Ordering::Relaxed), 0);
+        self.owner.store(me.word(), Ordering::Relaxed);
+        // Release: a stale `reenter` that raises this count then sees the
+        // owner word just stored (see there).
+        self.depth.store(1, Ordering::Release);
     }
 
+    /// Drops one guard's level; the last one clears the owner and gives
+    /// `raw` back. `AcqRel`: whichever guard drops last (perhaps on another
+    /// thread) has seen everything done under the others, and passes it on
+    /// through `raw`'s release to the next owner.
+    #[inline]
     fn release(&self) {
-        let last = {
-            let mut own = self.owner.lock();
-            own.depth -= 1;
-            if own.depth == 0 {
-                own.owner = None;
-            }
-            own.depth == 0
-        };
-        if last {
+        if self.depth.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.owner.store(0, Ordering::Relaxed);
             self.raw.release_one();
         }
     }
@@ -319,6 +364,10 @@ impl<T: ?Sized + fmt::Debug> fmt::Debug for RLock<T> {
     }
 }
 
+/// `RLockAcquire::key` before the future is queued (waiter keys are slot
+/// indices, never `usize::MAX`).
+const NOT_QUEUED: usize = usize::MAX;
+
 /// The future of [`RLock::acquire`]; resolves to an [`RLockGuard`].
 ///
 /// # Cancel safety
@@ -327,27 +376,49 @@ impl<T: ?Sized + fmt::Debug> fmt::Debug for RLock<T> {
 #[must_use = "futures do nothing unless you `.await` or poll them"]
 pub struct RLockAcquire<'a, T: ?Sized> {
     lock: Option<&'a RLock<T>>,
-    key: Option<usize>,
+    /// The waiter record's key once queued, else [`NOT_QUEUED`]: a plain
+    /// `usize` rather than an `Option` keeps the future two words, so it is
+    /// passed and moved in registers where a caller moves it by value
+    /// (a three-word future copied through the stack cost a failed
+    /// store-to-load forward on every poll in the benchmark harness).
+    key: usize,
 }
 
 impl<'a, T: ?Sized> Future for RLockAcquire<'a, T> {
     type Output = RLockGuard<'a, T>;
 
+    #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<RLockGuard<'a, T>> {
         let this = self.get_mut();
-        let lock = this
+        // Fast path, small enough to inline into the caller: re-entry, or
+        // a free lock. The owner is whoever polls: the task (or thread)
+        // awaiting us.
+        if let (Some(lock), NOT_QUEUED) = (this.lock, this.key) {
+            let me = Owner::current();
+            if lock.reenter(me) || lock.try_acquire_first(me) {
+                this.lock = None;
+                return Poll::Ready(RLockGuard::new(lock));
+            }
+        }
+        this.poll_queued(cx)
+    }
+}
+
+impl<'a, T: ?Sized> RLockAcquire<'a, T> {
+    /// Joins (or waits in) the queue.
+    #[inline(never)]
+    fn poll_queued(&mut self, cx: &mut Context<'_>) -> Poll<RLockGuard<'a, T>> {
+        let lock = self
             .lock
             .expect("RLockAcquire polled after it returned its guard");
-        // The owner is whoever polls: the task (or thread) awaiting us.
-        let me = Owner::current();
-        if this.key.is_none() && (lock.reenter(me) || lock.try_acquire_first(me)) {
-            this.lock = None;
-            return Poll::Ready(RLockGuard::new(lock));
-        }
-        match lock.raw.poll_acquire(1, &mut this.key, cx) {
+        let mut key = (self.key != NOT_QUEUED).then_some(self.key);
+        let poll = lock.raw.poll_acquire(1, &mut key, cx);
+        self.key = key.unwrap_or(NOT_QUEUED);
+        debug_assert_ne!(key, Some(NOT_QUEUED), "a waiter key is a slot index");
+        match poll {
             Poll::Ready(()) => {
-                lock.became_owner(me);
-                this.lock = None;
+                lock.became_owner(Owner::current());
+                self.lock = None;
                 Poll::Ready(RLockGuard::new(lock))
             }
             Poll::Pending => Poll::Pending,
@@ -357,7 +428,8 @@ impl<'a, T: ?Sized> Future for RLockAcquire<'a, T> {
 
 impl<T: ?Sized> Drop for RLockAcquire<'_, T> {
     fn drop(&mut self) {
-        if let (Some(lock), Some(key)) = (self.lock, self.key.take()) {
+        let key = std::mem::replace(&mut self.key, NOT_QUEUED);
+        if let (Some(lock), true) = (self.lock, key != NOT_QUEUED) {
             lock.raw.cancel(key);
         }
     }
@@ -366,7 +438,7 @@ impl<T: ?Sized> Drop for RLockAcquire<'_, T> {
 impl<T: ?Sized> fmt::Debug for RLockAcquire<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RLockAcquire")
-            .field("queued", &self.key.is_some())
+            .field("queued", &(self.key != NOT_QUEUED))
             .finish_non_exhaustive()
     }
 }
@@ -420,6 +492,7 @@ impl<'a, T: ?Sized> RLockGuard<'a, T> {
 }
 
 impl<T: ?Sized> Drop for RLockGuard<'_, T> {
+    #[inline]
     fn drop(&mut self) {
         self.lock.release();
     }

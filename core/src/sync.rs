@@ -6,12 +6,12 @@
 //! explore every interleaving of the primitives' state machines.
 
 #[cfg(not(warden_model))]
-pub(crate) use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+pub(crate) use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 #[cfg(not(warden_model))]
 pub(crate) use std::thread::{Thread, current as current_thread, park, park_timeout};
 
 #[cfg(warden_model)]
-pub(crate) use loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+pub(crate) use loom::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 #[cfg(warden_model)]
 pub(crate) use loom::thread::{Thread, current as current_thread, park};
 
@@ -66,21 +66,41 @@ pub(crate) use loom::sync::atomic::AtomicPtr;
 #[cfg(not(warden_model))]
 pub(crate) use std::sync::atomic::AtomicPtr;
 
-/// The id of the current thread (loom's simulated thread in the model),
-/// cached per thread: `thread::current()` clones an `Arc` each call, and
-/// `RLock` asks on every acquisition outside a task.
+/// The current thread's number for `Owner` (`1..2^63`, never reused):
+/// one read of a const thread-local (no lazy-init state, no destructor),
+/// the number drawn from a global counter on the thread's first call.
 #[cfg(not(warden_model))]
-pub(crate) fn current_thread_id() -> std::thread::ThreadId {
+#[inline]
+pub(crate) fn current_thread_number() -> std::num::NonZeroU64 {
+    use std::cell::Cell;
     std::thread_local! {
-        static ID: std::thread::ThreadId = std::thread::current().id();
+        static NUMBER: Cell<u64> = const { Cell::new(0) };
     }
-    ID.with(|id| *id)
+    if let Some(number) = std::num::NonZeroU64::new(NUMBER.with(Cell::get)) {
+        number
+    } else {
+        let number = next_thread_number();
+        NUMBER.with(|cell| cell.set(number.get()));
+        number
+    }
 }
+/// The same in a model: a number per loom thread (loom's `ThreadId` has no
+/// numeric form).
 #[cfg(warden_model)]
-pub(crate) fn current_thread_id() -> loom::thread::ThreadId {
-    loom::thread::current().id()
+pub(crate) fn current_thread_number() -> std::num::NonZeroU64 {
+    loom::thread_local! {
+        static NUMBER: std::num::NonZeroU64 = next_thread_number();
+    }
+    NUMBER.with(|number| *number)
 }
-#[cfg(not(warden_model))]
-pub(crate) type ThreadId = std::thread::ThreadId;
-#[cfg(warden_model)]
-pub(crate) type ThreadId = loom::thread::ThreadId;
+
+/// Draws a fresh thread number. Only allocates identities, shares no state
+/// a model needs to explore, so it is a std atomic in both builds.
+#[cold]
+#[inline(never)]
+fn next_thread_number() -> std::num::NonZeroU64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    let number = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    assert!(number < 1 << 63, "warden: more than 2^63 threads numbered");
+    std::num::NonZeroU64::new(number).expect("numbers start at 1")
+}

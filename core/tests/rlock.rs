@@ -67,6 +67,52 @@ async fn guard_moved_to_another_task_still_holds_and_releases_there() {
     assert_eq!(third.await.unwrap(), 5);
 }
 
+#[test]
+fn guard_moved_to_a_thread_releasing_races_the_owner_and_a_newcomer() {
+    // The stress twin of the loom model
+    // `rlock_moved_guard_released_vs_owner_reentry`: the moved guard's drop
+    // is the last one, so the old owner's re-entries must fail once it has
+    // happened, and never land inside the newcomer's ownership. A smoke
+    // test: on x86 the stale window is too narrow to hit reliably (without
+    // the owner re-check in `reenter` this still passes); the loom model
+    // is what fails on each missing piece.
+    static RL: RLock<AtomicUsize> = RLock::new(AtomicUsize::new(0));
+    const OLD: usize = 1;
+    const NEW: usize = 2;
+    for _ in 0..1000 {
+        let outer = RL.acquire_blocking();
+        let moved = RL.acquire_blocking();
+        let dropper = std::thread::spawn(move || drop(moved));
+        let newcomer = std::thread::spawn(|| {
+            let g = RL.acquire_blocking();
+            assert_eq!(g.swap(NEW, Ordering::SeqCst), 0);
+            for _ in 0..50 {
+                assert_eq!(g.load(Ordering::SeqCst), NEW, "the old owner re-entered");
+                std::hint::spin_loop();
+            }
+            g.store(0, Ordering::SeqCst);
+        });
+        drop(outer);
+        while !newcomer.is_finished() {
+            // Re-entry (the moved guard still holds), a fresh acquisition
+            // (freed, newcomer not yet queued) or nothing: all legal.
+            if let Some(g) = RL.try_acquire() {
+                assert_eq!(
+                    g.swap(OLD, Ordering::SeqCst),
+                    0,
+                    "re-entered the newcomer's lock"
+                );
+                g.store(0, Ordering::SeqCst);
+            }
+            std::thread::yield_now();
+        }
+        dropper.join().unwrap();
+        newcomer.join().unwrap();
+        assert!(!RL.locked());
+        assert_eq!(RL.__waiter_records(), 0);
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn try_acquire_by_owner_and_by_others() {
     let rl = Arc::new(RLock::new(()));

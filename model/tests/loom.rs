@@ -6,7 +6,8 @@
 //! prints how many it ran. Scenarios: acquire/release races, cancellation
 //! while queued and after being granted, partial `acquire_many`, event
 //! set-then-clear, `notify(n)` against cancellation, barrier withdrawal
-//! against tripping (with and without an action), `RLock` re-entry between threads.
+//! against tripping (with and without an action), `RLock` re-entry between
+//! threads and against a guard moved to another thread releasing the lock.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -278,6 +279,43 @@ fn rlock_reentry_between_threads() {
         drop(g);
         t.join().unwrap();
         assert!(!rl.locked());
+    });
+}
+
+/// The owner moves its second guard to another thread and drops its own;
+/// that thread drops the moved guard (the last: it releases) while the owner
+/// tries to re-enter and a third thread takes the lock. The owner's view of
+/// "I own it" may be stale: it must re-enter only while the moved guard
+/// still holds the lock, never into the third thread's ownership.
+#[test]
+fn rlock_moved_guard_released_vs_owner_reentry() {
+    const C: usize = 2;
+    const A: usize = 1;
+    model("rlock_moved_guard_released_vs_owner_reentry", 2, || {
+        // Leaked (one small lock per run) so a guard can move to a thread.
+        let rl: &'static RLock<AtomicUsize> = Box::leak(Box::new(RLock::new(AtomicUsize::new(0))));
+        let outer = rl.acquire_blocking();
+        let moved = rl.acquire_blocking();
+        let b = thread::spawn(move || drop(moved));
+        let c = {
+            thread::spawn(move || {
+                let g = rl.acquire_blocking();
+                g.store(C, Ordering::SeqCst);
+                assert_eq!(g.load(Ordering::SeqCst), C, "the old owner re-entered");
+                g.store(0, Ordering::SeqCst);
+                drop(g);
+            })
+        };
+        drop(outer);
+        if let Some(g) = rl.try_acquire() {
+            // Only sound while the moved guard still held the lock.
+            assert_ne!(g.swap(A, Ordering::SeqCst), C, "re-entered C's lock");
+            g.store(0, Ordering::SeqCst);
+        }
+        b.join().unwrap();
+        c.join().unwrap();
+        assert!(!rl.locked());
+        assert_eq!(rl.__waiter_records(), 0);
     });
 }
 
