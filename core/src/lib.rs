@@ -100,6 +100,15 @@
 #![doc(test(attr(deny(warnings))))]
 #![cfg_attr(warden_model, allow(dead_code, unused_imports))]
 
+// `RLock` keeps its owner (a tokio task id, a `u64`) in one atomic word; a
+// narrower word could make two owners look alike, so say it plainly here
+// instead of failing deep inside.
+#[cfg(not(target_has_atomic = "64"))]
+compile_error!(
+    "warden needs 64-bit atomics (`AtomicU64`): `RLock` keeps its owner, \
+     a tokio task id, in one"
+);
+
 /// Declares a `const fn` that is a plain `fn` in the loom model (loom's
 /// atomics and mutexes cannot be built in const context).
 macro_rules! const_fn {
