@@ -352,17 +352,9 @@ impl<'a, T: ?Sized> Future for LockAcquire<'a, T> {
         let lock = this
             .lock
             .expect("LockAcquire polled after it returned its guard");
-        if this.key.is_none() && lock.raw.try_acquire_one() {
-            this.lock = None;
-            return Poll::Ready(LockGuard::new(lock));
-        }
-        match lock.raw.poll_acquire(1, &mut this.key, cx) {
-            Poll::Ready(()) => {
-                this.lock = None;
-                Poll::Ready(LockGuard::new(lock))
-            }
-            Poll::Pending => Poll::Pending,
-        }
+        std::task::ready!(poll_lock(&lock.raw, &mut this.key, cx));
+        this.lock = None;
+        Poll::Ready(LockGuard::new(lock))
     }
 }
 
@@ -380,6 +372,16 @@ impl<T: ?Sized> fmt::Debug for LockAcquire<'_, T> {
             .field("queued", &self.key.is_some())
             .finish_non_exhaustive()
     }
+}
+
+/// The poll shared by both acquire futures: the inlined fast path (free,
+/// nobody queued), else queue as / poll waiter `key`.
+#[inline]
+fn poll_lock(raw: &RawSemaphore, key: &mut Option<usize>, cx: &mut Context<'_>) -> Poll<()> {
+    if key.is_none() && raw.try_acquire_one() {
+        return Poll::Ready(());
+    }
+    raw.poll_acquire(1, key, cx)
 }
 
 /// The future of [`Lock::acquire_owned`]; resolves to an [`OwnedLockGuard`].
@@ -406,13 +408,9 @@ impl<T: ?Sized> Future for LockAcquireOwned<T> {
             .lock
             .as_ref()
             .expect("LockAcquireOwned polled after it returned its guard");
-        if (this.key.is_none() && lock.raw.try_acquire_one())
-            || lock.raw.poll_acquire(1, &mut this.key, cx).is_ready()
-        {
-            let lock = this.lock.take().expect("checked above");
-            return Poll::Ready(OwnedLockGuard::new(lock));
-        }
-        Poll::Pending
+        std::task::ready!(poll_lock(&lock.raw, &mut this.key, cx));
+        let lock = this.lock.take().expect("checked above");
+        Poll::Ready(OwnedLockGuard::new(lock))
     }
 }
 
