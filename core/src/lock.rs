@@ -9,7 +9,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use crate::raw::semaphore::RawSemaphore;
+use crate::raw::semaphore::{NOT_QUEUED, RawSemaphore};
 
 /// A mutual-exclusion lock for async code: Python's [`threading.Lock`] and
 /// [`asyncio.Lock`], holding the data it protects, as [`std::sync::Mutex`]
@@ -174,7 +174,7 @@ impl<T: ?Sized> Lock<T> {
     pub fn acquire(&self) -> LockAcquire<'_, T> {
         LockAcquire {
             lock: Some(self),
-            key: None,
+            key: NOT_QUEUED,
         }
     }
 
@@ -198,7 +198,7 @@ impl<T: ?Sized> Lock<T> {
     /// spawned task, stored in a struct).
     ///
     /// Behaves as `async fn acquire_owned(self: Arc<Self>) -> OwnedLockGuard<T>`;
-    /// the named future is 3 words and `Unpin`.
+    /// the named future is two words and `Unpin`.
     ///
     /// # Cancel safety
     ///
@@ -219,7 +219,7 @@ impl<T: ?Sized> Lock<T> {
     pub fn acquire_owned(self: Arc<Self>) -> LockAcquireOwned<T> {
         LockAcquireOwned {
             lock: Some(self),
-            key: None,
+            key: NOT_QUEUED,
         }
     }
 
@@ -339,8 +339,8 @@ impl<T: ?Sized + fmt::Debug> fmt::Debug for Lock<T> {
 pub struct LockAcquire<'a, T: ?Sized> {
     /// `None` once the guard has been returned.
     lock: Option<&'a Lock<T>>,
-    /// Our waiter record in the lock's queue, if we are queued.
-    key: Option<usize>,
+    /// Our waiter record in the lock's queue, or [`NOT_QUEUED`].
+    key: usize,
 }
 
 impl<'a, T: ?Sized> Future for LockAcquire<'a, T> {
@@ -360,8 +360,8 @@ impl<'a, T: ?Sized> Future for LockAcquire<'a, T> {
 
 impl<T: ?Sized> Drop for LockAcquire<'_, T> {
     fn drop(&mut self) {
-        if let (Some(lock), Some(key)) = (self.lock, self.key.take()) {
-            lock.raw.cancel(key);
+        if let Some(lock) = self.lock {
+            lock.raw.withdraw(&mut self.key);
         }
     }
 }
@@ -369,7 +369,7 @@ impl<T: ?Sized> Drop for LockAcquire<'_, T> {
 impl<T: ?Sized> fmt::Debug for LockAcquire<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("LockAcquire")
-            .field("queued", &self.key.is_some())
+            .field("queued", &(self.key != NOT_QUEUED))
             .finish_non_exhaustive()
     }
 }
@@ -377,8 +377,8 @@ impl<T: ?Sized> fmt::Debug for LockAcquire<'_, T> {
 /// The poll shared by both acquire futures: the inlined fast path (free,
 /// nobody queued), else queue as / poll waiter `key`.
 #[inline]
-fn poll_lock(raw: &RawSemaphore, key: &mut Option<usize>, cx: &mut Context<'_>) -> Poll<()> {
-    if key.is_none() && raw.try_acquire_one() {
+fn poll_lock(raw: &RawSemaphore, key: &mut usize, cx: &mut Context<'_>) -> Poll<()> {
+    if *key == NOT_QUEUED && raw.try_acquire_one() {
         return Poll::Ready(());
     }
     raw.poll_acquire(1, key, cx)
@@ -394,8 +394,8 @@ fn poll_lock(raw: &RawSemaphore, key: &mut Option<usize>, cx: &mut Context<'_>) 
 pub struct LockAcquireOwned<T: ?Sized> {
     /// `None` once the guard (which took the `Arc`) has been returned.
     lock: Option<Arc<Lock<T>>>,
-    /// Our waiter record in the lock's queue, if we are queued.
-    key: Option<usize>,
+    /// Our waiter record in the lock's queue, or [`NOT_QUEUED`].
+    key: usize,
 }
 
 impl<T: ?Sized> Future for LockAcquireOwned<T> {
@@ -416,8 +416,8 @@ impl<T: ?Sized> Future for LockAcquireOwned<T> {
 
 impl<T: ?Sized> Drop for LockAcquireOwned<T> {
     fn drop(&mut self) {
-        if let (Some(lock), Some(key)) = (&self.lock, self.key.take()) {
-            lock.raw.cancel(key);
+        if let Some(lock) = &self.lock {
+            lock.raw.withdraw(&mut self.key);
         }
     }
 }
@@ -425,7 +425,7 @@ impl<T: ?Sized> Drop for LockAcquireOwned<T> {
 impl<T: ?Sized> fmt::Debug for LockAcquireOwned<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("LockAcquireOwned")
-            .field("queued", &self.key.is_some())
+            .field("queued", &(self.key != NOT_QUEUED))
             .finish_non_exhaustive()
     }
 }

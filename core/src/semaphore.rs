@@ -523,7 +523,7 @@ impl<'a> SemaphorePermit<'a> {
     /// assert_eq!(sem.available_permits(), 2);
     /// ```
     pub fn forget(mut self) {
-        if self.word & 1 != 0 && self.permits() > 0 {
+        if self.word & 1 != 0 {
             self.raw.note_forgotten(self.permits());
         }
         self.word = 0; // nothing left for `drop` to return
@@ -658,9 +658,7 @@ impl OwnedSemaphorePermit {
     /// assert_eq!(sem.available_permits(), 0);
     /// ```
     pub fn forget(mut self) {
-        if let OwnedSource::Bounded(sem) = &self.source
-            && self.permits > 0
-        {
+        if let OwnedSource::Bounded(sem) = &self.source {
             sem.sem.raw.note_forgotten(self.permits);
         }
         self.permits = 0; // nothing left for `drop` to return

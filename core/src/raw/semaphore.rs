@@ -36,6 +36,12 @@ use crate::sync::{AtomicUsize, Mutex, MutexGuard, Ordering};
 const QUEUED: usize = 1;
 const ONE: usize = 1 << 1;
 
+/// The waiter key of a future that is not queued. Keys are slot indices of
+/// a `Vec` of nodes larger than a byte, so never this; a plain `usize` with
+/// this sentinel (rather than an `Option`) keeps the futures two words, so
+/// they move in registers.
+pub(crate) const NOT_QUEUED: usize = usize::MAX;
+
 /// The largest number of permits a semaphore can hold.
 pub(crate) const MAX_PERMITS: usize = usize::MAX >> 2;
 
@@ -275,36 +281,44 @@ impl RawSemaphore {
     }
 
     /// Polls for `n` permits on behalf of a future whose waiter record is
-    /// `key`. `Ready` means the permits are the caller's and `key` is `None`.
-    pub(crate) fn poll_acquire(
-        &self,
-        n: usize,
-        key: &mut Option<usize>,
-        cx: &mut Context<'_>,
-    ) -> Poll<()> {
-        match *key {
+    /// `key` ([`NOT_QUEUED`] before it queues). `Ready` means the permits
+    /// are the caller's and `key` is `NOT_QUEUED` again.
+    pub(crate) fn poll_acquire(&self, n: usize, key: &mut usize, cx: &mut Context<'_>) -> Poll<()> {
+        if *key == NOT_QUEUED {
             // Callers try their inlined fast path first; `enqueue` tries
             // once more under the mutex, so no retry here.
-            None => match self.enqueue(n, Wake::Task(cx.waker().clone())) {
+            return match self.enqueue(n, Wake::Task(cx.waker().clone())) {
                 None => Poll::Ready(()),
                 Some(k) => {
-                    *key = Some(k);
+                    debug_assert_ne!(k, NOT_QUEUED, "a waiter key is a slot index");
+                    *key = k;
                     Poll::Pending
                 }
-            },
-            Some(k) => {
-                let ready = self.poll_queued(k, cx).map(drop);
-                if ready.is_ready() {
-                    *key = None;
-                }
-                ready
-            }
+            };
+        }
+        let ready = self.poll_queued(*key, cx).map(drop);
+        if ready.is_ready() {
+            *key = NOT_QUEUED;
+        }
+        ready
+    }
+
+    /// For a dropped future whose waiter record is `key`: withdraws it (see
+    /// [`cancel`](Self::cancel)) if it is queued.
+    #[inline]
+    pub(crate) fn withdraw(&self, key: &mut usize) {
+        let key = std::mem::replace(key, NOT_QUEUED);
+        if key != NOT_QUEUED {
+            self.cancel(key);
         }
     }
 
     /// Records `n` permits kept with `forget()` on a bounded semaphore.
     #[cold]
     pub(crate) fn note_forgotten(&self, n: usize) {
+        if n == 0 {
+            return;
+        }
         let mut q = self.queue();
         q.forgotten = q.forgotten.saturating_add(n);
     }
