@@ -8,7 +8,7 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use crate::error::BrokenBarrierError;
-use crate::raw::list::{WaitList, Wake};
+use crate::raw::list::{WaitList, Wake, Wakes};
 use crate::sync::{Mutex, MutexGuard};
 
 /// A rendezvous for a fixed number of parties: Python's
@@ -136,50 +136,12 @@ enum Outcome {
     Broken,
 }
 
-/// Wake handles gathered under the mutex, woken once it is released. The
-/// first [`INLINE`] live on the stack, so a generation of up to `INLINE + 1`
+/// Wake handles of one generation, gathered under the mutex: the first
+/// [`INLINE`] live on the stack, so a generation of up to `INLINE + 1`
 /// parties is released without allocating.
-struct Batch {
-    inline: [Option<Wake>; INLINE],
-    len: usize,
-    spill: Vec<Wake>,
-}
+type Batch = Wakes<INLINE>;
 
 const INLINE: usize = 16;
-
-impl Batch {
-    const fn new() -> Self {
-        Self {
-            inline: [const { None }; INLINE],
-            len: 0,
-            spill: Vec::new(),
-        }
-    }
-
-    fn push(&mut self, wake: Wake) {
-        if let Wake::Idle = wake {
-            return;
-        }
-        match self.inline.get_mut(self.len) {
-            Some(slot) => {
-                *slot = Some(wake);
-                self.len += 1;
-            }
-            None => self.spill.push(wake),
-        }
-    }
-
-    /// Wakes them all. Call it after releasing the mutex. (By reference:
-    /// moving the array out would copy it.)
-    fn wake_all(&mut self) {
-        for slot in &mut self.inline[..self.len] {
-            if let Some(wake) = slot.take() {
-                wake.wake();
-            }
-        }
-        self.spill.drain(..).for_each(Wake::wake);
-    }
-}
 
 /// What [`Barrier::wait`] returns to each party of a generation.
 ///

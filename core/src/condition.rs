@@ -475,7 +475,7 @@ impl Condition {
             return;
         }
         let mut q = self.queue();
-        let wakes = notify_locked(&mut q, n);
+        let mut wakes = notify_locked(&mut q, n);
         drop(q);
         wakes.wake_all();
     }
@@ -586,7 +586,7 @@ impl Drop for Notified<'_> {
             let notified = !q.is_linked(key);
             q.remove(key);
             // Notified, but nobody will see it: hand it to the next waiter.
-            let wakes = if notified {
+            let mut wakes = if notified {
                 notify_locked(&mut q, 1)
             } else {
                 Wakes::new()

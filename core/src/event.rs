@@ -108,7 +108,7 @@ impl Event {
     fn set_slow(&self) {
         let mut q = self.queue();
         self.flag.store(true, Ordering::Release);
-        let mut wakes = Wakes::new();
+        let mut wakes: Wakes = Wakes::new();
         while let Some((_, wake)) = q.pop_front() {
             wakes.push(wake);
         }

@@ -44,36 +44,48 @@ impl Wake {
 }
 
 /// Wake handles gathered under a mutex, to wake once it is released. The
-/// first is kept inline, so the common hand-off to one waiter allocates
-/// nothing.
-pub(crate) struct Wakes {
-    first: Option<Wake>,
+/// first `N` are kept inline: one by default, so the common hand-off to one
+/// waiter allocates nothing; `Barrier` keeps a whole generation's worth.
+pub(crate) struct Wakes<const N: usize = 1> {
+    inline: [Option<Wake>; N],
+    /// How many of `inline` are filled.
+    len: usize,
     rest: Vec<Wake>,
 }
 
-impl Wakes {
+impl<const N: usize> Wakes<N> {
     pub(crate) const fn new() -> Self {
         Self {
-            first: None,
+            inline: [const { None }; N],
+            len: 0,
             rest: Vec::new(),
         }
     }
 
     pub(crate) fn push(&mut self, wake: Wake) {
-        if self.first.is_none() {
-            self.first = Some(wake);
-        } else {
-            self.rest.push(wake);
+        match self.inline.get_mut(self.len) {
+            Some(slot) => {
+                *slot = Some(wake);
+                self.len += 1;
+            }
+            None => self.rest.push(wake),
         }
     }
 
     pub(crate) fn len(&self) -> usize {
-        usize::from(self.first.is_some()) + self.rest.len()
+        self.len + self.rest.len()
     }
 
-    /// Wakes them all. Call it after releasing the mutex.
-    pub(crate) fn wake_all(self) {
-        self.first.into_iter().chain(self.rest).for_each(Wake::wake);
+    /// Wakes them all. Call it after releasing the mutex. (By reference:
+    /// moving a large inline array out would copy it.)
+    pub(crate) fn wake_all(&mut self) {
+        for slot in &mut self.inline[..self.len] {
+            if let Some(wake) = slot.take() {
+                wake.wake();
+            }
+        }
+        self.len = 0;
+        self.rest.drain(..).for_each(Wake::wake);
     }
 }
 

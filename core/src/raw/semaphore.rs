@@ -194,7 +194,7 @@ impl RawSemaphore {
     #[cold]
     fn release_slow(&self, n: usize) {
         let mut q = self.queue();
-        let wakes = self.release_locked(&mut q, n);
+        let mut wakes = self.release_locked(&mut q, n);
         drop(q);
         wakes.wake_all();
     }
@@ -332,7 +332,7 @@ impl RawSemaphore {
             return false;
         };
         q.forgotten = left;
-        let wakes = self.release_locked(&mut q, n);
+        let mut wakes = self.release_locked(&mut q, n);
         drop(q);
         wakes.wake_all();
         true
@@ -353,7 +353,7 @@ impl RawSemaphore {
         };
         // Even with nothing to give back, a release of 0 clears `QUEUED`
         // if this was the last waiter.
-        let wakes = self.release_locked(&mut q, give_back);
+        let mut wakes = self.release_locked(&mut q, give_back);
         drop(q);
         wakes.wake_all();
     }
