@@ -9,7 +9,8 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use crate::raw::semaphore::{NOT_QUEUED, RawSemaphore};
+use crate::raw::list::NOT_QUEUED;
+use crate::raw::lock::RawLock;
 
 /// A mutual-exclusion lock for async code: Python's [`threading.Lock`] and
 /// [`asyncio.Lock`], holding the data it protects, as [`std::sync::Mutex`]
@@ -96,7 +97,7 @@ use crate::raw::semaphore::{NOT_QUEUED, RawSemaphore};
 /// [`asyncio.Lock`]: https://docs.python.org/3/library/asyncio-sync.html#asyncio.Lock
 pub struct Lock<T: ?Sized = ()> {
     /// A semaphore with one permit: free (1), held (0), held with a queue.
-    pub(crate) raw: RawSemaphore,
+    pub(crate) raw: RawLock,
     data: UnsafeCell<T>,
 }
 
@@ -117,7 +118,7 @@ impl<T> Lock<T> {
         /// ```
         pub const fn new(value: T) -> Lock<T> {
             Lock {
-                raw: RawSemaphore::new(1),
+                raw: RawLock::new(),
                 data: UnsafeCell::new(value),
             }
         }
@@ -190,7 +191,7 @@ impl<T: ?Sized> Lock<T> {
     /// ```
     #[inline]
     pub fn try_acquire(&self) -> Option<LockGuard<'_, T>> {
-        self.raw.try_acquire_one().then(|| LockGuard::new(self))
+        self.raw.try_acquire().then(|| LockGuard::new(self))
     }
 
     /// Waits for the lock and returns a guard that keeps the lock alive
@@ -234,9 +235,7 @@ impl<T: ?Sized> Lock<T> {
     /// assert!(!lock.locked());
     /// ```
     pub fn try_acquire_owned(self: Arc<Self>) -> Option<OwnedLockGuard<T>> {
-        self.raw
-            .try_acquire_one()
-            .then(|| OwnedLockGuard::new(self))
+        self.raw.try_acquire().then(|| OwnedLockGuard::new(self))
     }
 
     /// Waits for the lock on this thread: the blocking twin of
@@ -264,8 +263,8 @@ impl<T: ?Sized> Lock<T> {
     /// ```
     #[track_caller]
     pub fn acquire_blocking(&self) -> LockGuard<'_, T> {
-        if !self.raw.try_acquire_one() {
-            self.raw.acquire_blocking(1, "Lock::acquire_blocking");
+        if !self.raw.try_acquire() {
+            self.raw.acquire_blocking("Lock::acquire_blocking");
         }
         LockGuard::new(self)
     }
@@ -282,7 +281,7 @@ impl<T: ?Sized> Lock<T> {
     /// assert!(!lock.locked());
     /// ```
     pub fn locked(&self) -> bool {
-        self.raw.available() == 0
+        self.raw.is_locked()
     }
 
     /// The data, through an exclusive borrow of the lock: no locking needed,
@@ -377,11 +376,11 @@ impl<T: ?Sized> fmt::Debug for LockAcquire<'_, T> {
 /// The poll shared by both acquire futures: the inlined fast path (free,
 /// nobody queued), else queue as / poll waiter `key`.
 #[inline]
-fn poll_lock(raw: &RawSemaphore, key: &mut usize, cx: &mut Context<'_>) -> Poll<()> {
-    if *key == NOT_QUEUED && raw.try_acquire_one() {
+fn poll_lock(raw: &RawLock, key: &mut usize, cx: &mut Context<'_>) -> Poll<()> {
+    if *key == NOT_QUEUED && raw.try_acquire() {
         return Poll::Ready(());
     }
-    raw.poll_acquire(1, key, cx)
+    raw.poll_acquire(key, cx)
 }
 
 /// The future of [`Lock::acquire_owned`]; resolves to an [`OwnedLockGuard`].
@@ -484,7 +483,7 @@ impl<'a, T: ?Sized> LockGuard<'a, T> {
 impl<T: ?Sized> Drop for LockGuard<'_, T> {
     #[inline]
     fn drop(&mut self) {
-        self.lock.raw.release_one();
+        self.lock.raw.release();
     }
 }
 
@@ -564,7 +563,7 @@ impl<T: ?Sized> OwnedLockGuard<T> {
 impl<T: ?Sized> Drop for OwnedLockGuard<T> {
     #[inline]
     fn drop(&mut self) {
-        self.lock.raw.release_one();
+        self.lock.raw.release();
     }
 }
 

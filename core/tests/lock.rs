@@ -179,8 +179,10 @@ fn contended_acquire_is_pending_until_release_then_ready() {
 
     drop(held);
     assert_eq!(w.wakes(), 1, "release wakes the waiter exactly once");
-    assert!(lock.locked(), "the lock was handed over, not freed");
-    assert!(lock.try_acquire().is_none());
+    assert!(
+        !lock.locked(),
+        "the lock was freed for the woken waiter, not handed over"
+    );
 
     let mut g = w.ready();
     *g += 1;
@@ -233,22 +235,74 @@ fn waiters_are_served_first_come_first_served() {
 }
 
 #[test]
-fn newcomers_and_try_acquire_do_not_overtake_a_woken_waiter() {
-    let lock = Lock::new(0);
+fn a_newcomer_may_take_a_freed_lock_but_then_the_overtaken_waiter_is_handed_it() {
+    let lock = Lock::new(Vec::new());
     let held = lock.try_acquire().unwrap();
     let mut first = Probe::new(lock.acquire());
     first.pending();
-    drop(held); // handed to `first`, which has not run yet
-    assert!(lock.try_acquire().is_none());
+    drop(held); // frees the lock and wakes `first`, which has not run yet
+    assert_eq!(first.wakes(), 1);
+
+    // Barging: the running task takes the free lock before `first` runs.
+    let mut barger = lock.try_acquire().expect("a freed lock can be taken");
+    barger.push("barger");
+    first.pending(); // `first` runs, finds it taken: overtaken once
     let mut late = Probe::new(lock.acquire());
-    late.pending();
-    assert!(lock.try_acquire().is_none());
-    let g = first.ready();
-    assert_eq!(late.wakes(), 0);
-    drop(g);
+    late.pending(); // a newcomer finding it held queues behind `first`
+
+    drop(barger);
+    assert_eq!(first.wakes(), 2);
+    assert!(
+        lock.locked(),
+        "an overtaken waiter is handed the lock directly"
+    );
+    assert!(lock.try_acquire().is_none(), "so nobody can barge again");
+    let mut l = Probe::new(lock.acquire());
+    l.pending();
+    drop(l);
+    first.ready().push("first");
+
+    // `late` was woken, not handed the lock: it is free until `late` runs.
     assert_eq!(late.wakes(), 1);
-    drop(late.ready());
     assert!(!lock.locked());
+    late.ready().push("late");
+    assert!(!lock.locked());
+    assert_eq!(lock.__waiter_records(), 0);
+    assert_eq!(*lock.try_acquire().unwrap(), ["barger", "first", "late"]);
+}
+
+#[test]
+fn a_woken_waiter_that_finds_the_lock_free_takes_it_even_if_it_was_overtaken_before() {
+    let lock = Lock::new(());
+    let held = lock.try_acquire().unwrap();
+    let mut w = Probe::new(lock.acquire());
+    w.pending();
+    drop(held);
+    drop(lock.try_acquire().unwrap()); // barge and release before `w` runs
+    assert_eq!(w.wakes(), 1, "one wake-up while it is on its way");
+    drop(w.ready());
+    assert!(!lock.locked());
+    assert_eq!(lock.__waiter_records(), 0);
+}
+
+#[test]
+fn only_the_first_waiter_may_take_a_freed_lock() {
+    let lock = Lock::new(());
+    let held = lock.try_acquire().unwrap();
+    let mut a = Probe::new(lock.acquire());
+    let mut b = Probe::new(lock.acquire());
+    a.pending();
+    b.pending();
+    drop(held);
+    assert_eq!((a.wakes(), b.wakes()), (1, 0));
+    b.pending(); // polled without a wake-up: waits its turn
+    assert!(!lock.locked());
+    let g = a.ready();
+    b.pending();
+    drop(g);
+    assert_eq!(b.wakes(), 1);
+    drop(b.ready());
+    assert_eq!(lock.__waiter_records(), 0);
 }
 
 #[test]
@@ -321,7 +375,7 @@ fn dropping_a_waiter_in_the_middle_keeps_the_order() {
 }
 
 #[test]
-fn dropping_a_granted_waiter_passes_the_lock_to_the_next() {
+fn dropping_a_woken_waiter_passes_its_wake_up_to_the_next() {
     let lock = Lock::new(0);
     let held = lock.try_acquire().unwrap();
     let mut a = Probe::new(lock.acquire());
@@ -330,9 +384,9 @@ fn dropping_a_granted_waiter_passes_the_lock_to_the_next() {
     b.pending();
     drop(held);
     assert_eq!((a.wakes(), b.wakes()), (1, 0));
-    drop(a); // granted, never polled again
-    assert_eq!(b.wakes(), 1, "the hand-off moved on to b");
-    assert!(lock.locked());
+    drop(a); // woken to take the free lock, never polled again
+    assert_eq!(b.wakes(), 1, "the wake-up moved on to b");
+    assert!(!lock.locked());
     *b.ready() += 1;
     assert!(!lock.locked());
     assert_eq!(lock.__waiter_records(), 0);
@@ -340,14 +394,47 @@ fn dropping_a_granted_waiter_passes_the_lock_to_the_next() {
 }
 
 #[test]
-fn dropping_the_last_granted_waiter_frees_the_lock() {
+fn dropping_a_handed_over_waiter_passes_the_lock_to_the_next() {
+    let lock = Lock::new(0);
+    let held = lock.try_acquire().unwrap();
+    let mut a = Probe::new(lock.acquire());
+    let mut b = Probe::new(lock.acquire());
+    a.pending();
+    b.pending();
+    drop(held);
+    let barger = lock.try_acquire().unwrap();
+    a.pending(); // overtaken: the next release is a hand-off
+    drop(barger);
+    assert!(lock.locked());
+    drop(a); // handed the lock, never polled again
+    assert_eq!(b.wakes(), 1, "the lock moved on to b");
+    assert!(!lock.locked(), "freed for b (b was never overtaken)");
+    *b.ready() += 1;
+    assert_eq!(lock.__waiter_records(), 0);
+    assert_eq!(*lock.try_acquire().unwrap(), 1);
+}
+
+#[test]
+fn dropping_the_last_waiter_frees_the_lock_whether_woken_or_handed_it() {
     let lock = Lock::new(());
     let held = lock.try_acquire().unwrap();
     let mut a = Probe::new(lock.acquire());
     a.pending();
     drop(held);
-    assert!(lock.locked());
-    drop(a);
+    assert!(!lock.locked());
+    drop(a); // woken
+    assert!(!lock.locked());
+    assert_eq!(lock.__waiter_records(), 0);
+
+    let held = lock.try_acquire().unwrap();
+    let mut a = Probe::new(lock.acquire());
+    a.pending();
+    drop(held);
+    let barger = lock.try_acquire().unwrap();
+    a.pending();
+    drop(barger);
+    assert!(lock.locked(), "handed to a");
+    drop(a); // handed the lock
     assert!(!lock.locked());
     assert_eq!(lock.__waiter_records(), 0);
     assert!(lock.try_acquire().is_some());

@@ -3,8 +3,9 @@
 //! `warden_model` is warden itself, compiled with `cfg(warden_model)` so
 //! every atomic, mutex and thread inside comes from loom. Each test runs its
 //! body under every interleaving loom explores (preemption bound 2–3) and
-//! prints how many it ran. Scenarios: acquire/release races, cancellation
-//! while queued and after being granted, partial `acquire_many`, event
+//! prints how many it ran. Scenarios: acquire/release races, a `Lock`
+//! barged past its woken waiter, cancellation while queued, woken and
+//! after being granted, partial `acquire_many`, event
 //! set-then-clear, `notify(n)` against cancellation, barrier withdrawal
 //! against tripping (with and without an action), `RLock` re-entry between
 //! threads and against a guard moved to another thread releasing the lock.
@@ -107,6 +108,102 @@ fn lock_granted_then_dropped_passes_on() {
         // A later waiter must get it: loom reports a deadlock otherwise.
         drop(loom::future::block_on(lock.acquire()));
         dropper.join().unwrap();
+        assert_eq!(lock.__waiter_records(), 0);
+    });
+}
+
+#[test]
+fn lock_barging_excludes_and_loses_no_wake_up() {
+    model("lock_barging_excludes_and_loses_no_wake_up", 2, || {
+        // Two threads ask while the lock is held: whichever queues is woken
+        // by the release, and may be overtaken by the other barging in.
+        // Every acquisition must end (loom reports a deadlock on a lost
+        // wake-up) and exclude the others.
+        let lock = Arc::new(Lock::new(0_usize));
+        let inside = Arc::new(AtomicUsize::new(0));
+        let held = lock.try_acquire().unwrap();
+        let spawn = |times: usize| {
+            let (lock, inside) = (lock.clone(), inside.clone());
+            thread::spawn(move || {
+                loom::future::block_on(async {
+                    for _ in 0..times {
+                        let mut g = lock.acquire().await;
+                        assert_eq!(inside.fetch_add(1, Ordering::SeqCst), 0);
+                        *g += 1;
+                        inside.fetch_sub(1, Ordering::SeqCst);
+                    }
+                });
+            })
+        };
+        let twice = spawn(2);
+        let once = spawn(1);
+        drop(held);
+        twice.join().unwrap();
+        once.join().unwrap();
+        assert_eq!(*lock.try_acquire().unwrap(), 3);
+        assert_eq!(lock.__waiter_records(), 0);
+    });
+}
+
+#[test]
+fn lock_overtaken_look_vs_fast_release() {
+    model("lock_overtaken_look_vs_fast_release", 3, || {
+        // A woken waiter looks while the task that barged past it releases
+        // without the mutex (the waiter is marked woken). Either it sees
+        // the release and takes the lock, or it marks itself overtaken and
+        // the release sees that and hands the lock over: it never sleeps
+        // with the lock free.
+        let lock = Arc::new(Lock::new(()));
+        let held = lock.try_acquire().unwrap();
+        let mut waiter: BoxFuture<()> = {
+            let lock = lock.clone();
+            Box::pin(async move {
+                let _g = lock.acquire().await;
+            })
+        };
+        assert!(poll_once(&mut waiter).is_pending());
+        drop(held); // frees the lock and wakes `waiter`
+        let barger = lock.clone().try_acquire_owned().expect("barging");
+        let looker = thread::spawn(move || {
+            let ready = poll_once(&mut waiter).is_ready();
+            (ready, waiter)
+        });
+        drop(barger);
+        let (ready, mut waiter) = looker.join().unwrap();
+        if !ready {
+            assert!(
+                lock.locked(),
+                "an overtaken waiter is handed the lock, not left asleep"
+            );
+            assert!(poll_once(&mut waiter).is_ready());
+        }
+        drop(waiter);
+        assert!(!lock.locked());
+        assert_eq!(lock.__waiter_records(), 0);
+    });
+}
+
+#[test]
+fn lock_woken_waiter_dropped_passes_the_wake_up() {
+    model("lock_woken_waiter_dropped_passes_the_wake_up", 2, || {
+        let lock = Arc::new(Lock::new(()));
+        let held = lock.try_acquire().unwrap();
+        let mut first: BoxFuture<()> = {
+            let lock = lock.clone();
+            Box::pin(async move {
+                let _g = lock.acquire().await;
+            })
+        };
+        assert!(poll_once(&mut first).is_pending());
+        let second = {
+            let lock = lock.clone();
+            thread::spawn(move || drop(loom::future::block_on(lock.acquire())))
+        };
+        let dropper = thread::spawn(move || drop(first));
+        drop(held); // wakes `first` (maybe already gone) to take the lock
+        second.join().unwrap(); // loom reports a deadlock if it sleeps on
+        dropper.join().unwrap();
+        assert!(!lock.locked());
         assert_eq!(lock.__waiter_records(), 0);
     });
 }

@@ -16,6 +16,12 @@ use crate::sync::Thread;
 /// "No node": the end of the FIFO, or of the free list.
 const NIL: usize = usize::MAX;
 
+/// The waiter key of a future that is not queued. Keys are slot indices of
+/// a `Vec` of nodes larger than a byte, so never this; a plain `usize` with
+/// this sentinel (rather than an `Option`) keeps the futures two words, so
+/// they move in registers.
+pub(crate) const NOT_QUEUED: usize = usize::MAX;
+
 /// How to wake the owner of a node: a task's waker or a parked thread.
 pub(crate) enum Wake {
     /// Registered, but nothing to wake (not polled yet, or already woken).
@@ -244,6 +250,12 @@ impl<S> WaitList<S> {
             Wake::Task(old) if old.will_wake(waker) => {}
             slot => *slot = Wake::Task(waker.clone()),
         }
+    }
+
+    /// Replaces the wake handle of a node (a blocked thread re-registering
+    /// itself after a wake-up that did not let it in).
+    pub(crate) fn set_wake(&mut self, key: usize, wake: Wake) {
+        self.node_mut(key).wake = wake;
     }
 
     /// For the owner of `key`, polled again: once notified (unlinked), frees

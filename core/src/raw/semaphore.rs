@@ -30,17 +30,12 @@
 use std::task::{Context, Poll};
 
 use super::lazy::LazyBox;
+pub(crate) use super::list::NOT_QUEUED;
 use super::list::{WaitList, Wake, Wakes};
 use crate::sync::{AtomicUsize, Mutex, MutexGuard, Ordering};
 
 const QUEUED: usize = 1;
 const ONE: usize = 1 << 1;
-
-/// The waiter key of a future that is not queued. Keys are slot indices of
-/// a `Vec` of nodes larger than a byte, so never this; a plain `usize` with
-/// this sentinel (rather than an `Option`) keeps the futures two words, so
-/// they move in registers.
-pub(crate) const NOT_QUEUED: usize = usize::MAX;
 
 /// The largest number of permits a semaphore can hold.
 pub(crate) const MAX_PERMITS: usize = usize::MAX >> 2;
