@@ -66,13 +66,18 @@
 //!
 //! # Design
 //!
-//! * **State first.** `Lock`, `Semaphore` and `BoundedSemaphore` share one
+//! * **State first.** `Semaphore`, `BoundedSemaphore` and `RLock` share one
 //!   fair semaphore core (`raw::semaphore`): one atomic word holding the
 //!   free permits and a "queued" bit, and a wait queue allocated on first
-//!   contention. `Lock<()>`, `Semaphore` and `Event` are two words. The
-//!   uncontended acquire and release are one compare-exchange each.
-//! * **FIFO hand-off.** A released permit goes straight to the first waiter;
-//!   nothing overtakes a waiter, so nothing starves.
+//!   contention. `Lock` has its own core of the same shape (`raw::lock`):
+//!   "locked", "queued" and "first waiter woken" bits. `Lock<()>`,
+//!   `Semaphore` and `Event` are two words. The uncontended acquire and
+//!   release are one compare-exchange each.
+//! * **No starvation.** A semaphore's released permit goes straight to the
+//!   first waiter; nothing overtakes a waiter. A released `Lock` wakes its
+//!   first waiter; running tasks may take it before that waiter runs, but
+//!   a woken waiter that finds it taken is handed it at the next release
+//!   (see [`Lock`]'s Fairness).
 //! * **Cancel safety by ownership.** Each waiter owns one record in its
 //!   primitive's queue. A notifier marks the record and wakes it; only the
 //!   owner frees it. A waiter dropped after being notified therefore always
@@ -84,7 +89,8 @@
 //! second time with `cfg(warden_model)`, which makes [`sync`](self) hand out
 //! loom's atomics, mutexes and threads. Its tests explore every
 //! interleaving (within loom's bounds) of each primitive's state machine:
-//! acquire/release races, cancellation while queued and after being
+//! acquire/release races, a `Lock` barged past its woken waiter,
+//! cancellation while queued and after being
 //! granted, `set`-then-`clear`, `notify(n)` against cancellation, barrier
 //! withdrawal against tripping. They run under plain `cargo test`.
 //!

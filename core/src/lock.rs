@@ -41,10 +41,55 @@ use crate::raw::lock::RawLock;
 ///
 /// # Fairness
 ///
-/// Strictly first-come first-served. Releasing a lock that tasks wait for
-/// hands it to the longest waiting one; neither [`try_acquire`](Lock::try_acquire)
-/// nor a newly arriving [`acquire`](Lock::acquire) can take it first. No
-/// waiter starves.
+/// Waiters queue first-come first-served, and no waiter starves, but a
+/// release does not hand the lock straight over:
+///
+/// * Releasing a lock that tasks wait for frees it and wakes the longest
+///   waiting one, which takes it when it runs. Only that first waiter is
+///   woken; the others keep their places.
+/// * Until it runs, a task that asks for the lock and finds it free — a
+///   [`try_acquire`](Lock::try_acquire), or an [`acquire`](Lock::acquire)
+///   that has not queued yet, typically the task that just released it —
+///   may take it first. The running task goes on instead of switching to
+///   the waiter: under contention that makes the lock several times faster
+///   (see the book's Performance appendix).
+/// * That overtaking is bounded: a woken waiter that runs and finds the
+///   lock taken is handed it directly by the next release, which nobody
+///   can overtake. So the first waiter gets the lock the first time it runs
+///   after its wake-up, or at the release after that. (Tasks can overtake
+///   it only while it is woken but not yet run: that wait is the
+///   scheduler's, and it ends.)
+///
+/// Python's `threading.Lock` promises no order at all; `asyncio.Lock`
+/// never lets a newcomer pass a waiter. warden keeps asyncio's order among
+/// the waiters and lets running tasks overtake a woken one, the trade Go's
+/// `sync.Mutex` and `async-lock` make too (they bound it by time, warden by
+/// count). [`Semaphore`](crate::Semaphore) and [`RLock`](crate::RLock) are
+/// strictly first-come first-served.
+///
+/// ```
+/// # use std::future::Future;
+/// # use std::pin::pin;
+/// # use std::task::{Context, Poll, Waker};
+/// # let mut cx = Context::from_waker(Waker::noop());
+/// let lock = warden::Lock::new(Vec::new());
+/// let held = lock.try_acquire().unwrap();
+/// let mut waiter = pin!(lock.acquire());
+/// assert!(waiter.as_mut().poll(&mut cx).is_pending()); // queued
+/// drop(held); // frees the lock and wakes `waiter`
+///
+/// // Before `waiter` runs, the running task takes the lock again.
+/// let mut again = lock.try_acquire().expect("free until the waiter runs");
+/// again.push("running task");
+/// // The waiter runs and finds it taken...
+/// assert!(waiter.as_mut().poll(&mut cx).is_pending());
+/// // ...so the next release hands it over: nobody can take it now.
+/// drop(again);
+/// assert!(lock.locked() && lock.try_acquire().is_none());
+/// let Poll::Ready(mut guard) = waiter.as_mut().poll(&mut cx) else { panic!() };
+/// guard.push("waiter");
+/// assert_eq!(*guard, ["running task", "waiter"]);
+/// ```
 ///
 /// # Memory ordering
 ///
@@ -146,8 +191,8 @@ impl<T: ?Sized> Lock<T> {
     ///
     /// Cancel safe. Dropping the future before it completes leaves the lock
     /// as if this call had never been made: its place in the queue is
-    /// withdrawn, and if the lock had already been handed to it, the lock is
-    /// passed on to the next waiter. So `tokio::time::timeout(d,
+    /// withdrawn, and if it had been woken to take the lock, or handed it,
+    /// that passes on to the next waiter. So `tokio::time::timeout(d,
     /// lock.acquire())` is Python's `lock.acquire(timeout=d)`.
     ///
     /// ```
@@ -179,8 +224,10 @@ impl<T: ?Sized> Lock<T> {
         }
     }
 
-    /// Takes the lock if it is free and nobody waits for it: Python's
-    /// `lock.acquire(blocking=False)`.
+    /// Takes the lock if it is free: Python's
+    /// `lock.acquire(blocking=False)`. A lock just released to a waiter
+    /// that has not run yet is free, and this may take it first (see
+    /// [Fairness](Lock#fairness)); a lock handed over is not.
     ///
     /// ```
     /// let lock = warden::Lock::new(());
@@ -224,7 +271,8 @@ impl<T: ?Sized> Lock<T> {
         }
     }
 
-    /// Takes the lock if it is free and nobody waits, as an owned guard.
+    /// Takes the lock if it is free, as an owned guard (see
+    /// [`try_acquire`](Lock::try_acquire)).
     ///
     /// ```
     /// use std::sync::Arc;

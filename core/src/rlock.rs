@@ -58,8 +58,12 @@ use crate::sync::{AtomicU64, AtomicUsize, Ordering};
 ///
 /// # Fairness and memory ordering
 ///
-/// First acquisitions are served first-come first-served (the same FIFO
-/// hand-off as [`Lock`](crate::Lock)); re-entry by the owner never waits.
+/// First acquisitions are served strictly first-come first-served: the
+/// final release hands the lock to the longest waiting task, and neither
+/// [`try_acquire`](RLock::try_acquire) nor a newcomer can take it first
+/// ([`Lock`](crate::Lock) lets a running task overtake a woken waiter;
+/// an `RLock` is held across longer, re-entrant sections, where a hand-off
+/// costs little). Re-entry by the owner never waits.
 /// The final release *happens before* the next owner's acquisition returns.
 ///
 /// ```

@@ -32,8 +32,8 @@ async fn lock() {
     assert!(poll_once(&mut first).await.is_none()); // queued first
     assert!(poll_once(&mut second).await.is_none()); // queued second
 
-    drop(held); // the lock is handed straight to `first`...
-    drop(first); // ...which is dropped before it sees it: passed on
+    drop(held); // frees the lock and wakes `first`...
+    drop(first); // ...which is dropped before it runs: the wake-up passes on
     let guard = poll_once(&mut second).await.expect("next in line");
     // ANCHOR_END: lock
     drop(guard);
