@@ -641,9 +641,9 @@ async fn aborting_tasks_blocked_in_acquire() {
 }
 
 #[tokio::test]
-async fn aborting_a_task_granted_the_lock_before_it_ran() {
+async fn aborting_a_task_woken_for_the_lock_before_it_ran() {
     // On a current-thread runtime nothing runs until we yield, so the
-    // abort lands between the hand-off and the task's next poll.
+    // abort lands between the release and the woken task's next poll.
     let lock = Arc::new(Lock::new(Vec::new()));
     let held = lock.clone().acquire_owned().await;
     let spawn = |tag: char| {
@@ -653,7 +653,7 @@ async fn aborting_a_task_granted_the_lock_before_it_ran() {
     let a = spawn('a');
     let b = spawn('b');
     until("both queued", || lock.__waiter_records() == 2).await;
-    drop(held); // hands the lock to `a` and wakes it ...
+    drop(held); // frees the lock and wakes `a` to take it ...
     a.abort(); // ... which is cancelled before it can run
     assert!(a.await.unwrap_err().is_cancelled());
     finishes("b", b).await.unwrap();

@@ -283,7 +283,7 @@ async fn panic_once_set<F: Future>(boom: &AtomicBool, wait: F) -> F::Output {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_lock_handed_to_a_task_that_panics_before_taking_it_passes_on() {
+async fn a_lock_waiter_woken_then_panicking_before_it_looks_passes_on() {
     let lock = Arc::new(Lock::new(0));
     let boom = Arc::new(AtomicBool::new(false));
     let held = lock.clone().try_acquire_owned().unwrap();
@@ -300,7 +300,7 @@ async fn a_lock_handed_to_a_task_that_panics_before_taking_it_passes_on() {
     });
     until("the second waiter queued", || lock.__waiter_records() == 2).await;
     boom.store(true, SeqCst);
-    drop(held); // hands the lock to `first`, which panics when polled
+    drop(held); // wakes `first` to take the lock; it panics when polled
     assert!(first.await.unwrap_err().is_panic());
     within("the second waiter", second).await.unwrap();
     assert_eq!(*lock.try_acquire().unwrap(), 10);
