@@ -221,8 +221,7 @@ impl RawLock {
 
     /// The queued waiter `key` looks at the lock: `true` if it now holds
     /// it (handed over, or first in line and the lock free) and `key` is
-    /// freed. Otherwise
-    /// the caller must register how to wake it.
+    /// freed; otherwise the caller must register how to wake it.
     fn look(&self, q: &mut Queue, key: usize) -> bool {
         if !q.is_linked(key) {
             q.remove(key);
