@@ -46,6 +46,21 @@ pub struct Estimate {
 }
 
 impl Estimate {
+    /// An estimate for `row` (`group` or `group/value`, as [`row`](Self::row)
+    /// gives it back) and contender `function`.
+    pub fn new(row: &str, function: &str, median_ns: f64) -> Self {
+        let (group, value) = match row.split_once('/') {
+            Some((g, v)) => (g.to_owned(), Some(v.to_owned())),
+            None => (row.to_owned(), None),
+        };
+        Self {
+            group,
+            function: function.to_owned(),
+            value,
+            median_ns,
+        }
+    }
+
     /// The row this estimate belongs to: group, then `/value` if any.
     pub fn row(&self) -> String {
         match &self.value {
@@ -1176,16 +1191,7 @@ mod tests {
     }
 
     fn est(row: &str, function: &str, ns: f64) -> Estimate {
-        let (group, value) = match row.split_once('/') {
-            Some((g, v)) => (g.to_owned(), Some(v.to_owned())),
-            None => (row.to_owned(), None),
-        };
-        Estimate {
-            group,
-            function: function.to_owned(),
-            value,
-            median_ns: ns,
-        }
+        Estimate::new(row, function, ns)
     }
 
     #[test]

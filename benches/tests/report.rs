@@ -9,16 +9,7 @@ use std::time::{Duration, SystemTime};
 use warden_benches::report::{self, Estimate, Provenance, Runs};
 
 fn est(row: &str, function: &str, ns: f64) -> Estimate {
-    let (group, value) = match row.split_once('/') {
-        Some((g, v)) => (g.to_owned(), Some(v.to_owned())),
-        None => (row.to_owned(), None),
-    };
-    Estimate {
-        group,
-        function: function.to_owned(),
-        value,
-        median_ns: ns,
-    }
+    Estimate::new(row, function, ns)
 }
 
 /// Two runs; `barrier` only in the first. 5 rows with an async peer, 7

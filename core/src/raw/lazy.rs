@@ -111,7 +111,7 @@ mod tests {
 }
 
 /// A wait list behind a mutex, allocated on first use: the whole waiting
-/// side of `Event` and `Condition`.
+/// side of `Event`, `Condition` and `Lock`.
 pub(crate) struct LazyList<S> {
     inner: LazyBox<crate::sync::Mutex<super::list::WaitList<S>>>,
 }

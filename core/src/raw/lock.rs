@@ -44,9 +44,9 @@
 
 use std::task::{Context, Poll};
 
-use super::lazy::LazyBox;
+use super::lazy::LazyList;
 use super::list::{NOT_QUEUED, WaitList, Wake};
-use crate::sync::{AtomicUsize, Mutex, MutexGuard, Ordering};
+use crate::sync::{AtomicUsize, Ordering};
 
 const LOCKED: usize = 1;
 const QUEUED: usize = 2;
@@ -69,7 +69,7 @@ type Queue = WaitList<Waiter>;
 
 pub(crate) struct RawLock {
     state: AtomicUsize,
-    queue: LazyBox<Mutex<Queue>>,
+    queue: LazyList<Waiter>,
 }
 
 impl RawLock {
@@ -77,15 +77,9 @@ impl RawLock {
         pub(crate) const fn new() -> Self {
             Self {
                 state: AtomicUsize::new(0),
-                queue: LazyBox::new(),
+                queue: LazyList::new(),
             }
         }
-    }
-
-    fn queue(&self) -> MutexGuard<'_, Queue> {
-        self.queue
-            .get_or_init(|| Mutex::new(WaitList::new()))
-            .lock()
     }
 
     /// Whether the lock is held (it may be free while a woken waiter is on
@@ -98,7 +92,7 @@ impl RawLock {
     /// yet picked it up). Zero when idle: tests use it to prove nothing
     /// leaks.
     pub(crate) fn records(&self) -> usize {
-        self.queue.get().map_or(0, |q| q.lock().occupied())
+        self.queue.records()
     }
 
     /// Takes the lock if it is free, queued waiters or not.
@@ -158,7 +152,7 @@ impl RawLock {
                 Err(actual) => s = actual,
             }
         }
-        let mut q = self.queue();
+        let mut q = self.queue.lock();
         let wake = self.release_locked(&mut q);
         drop(q);
         wake.wake();
@@ -195,7 +189,7 @@ impl RawLock {
     /// all (returns `None`), else queues the caller and returns its key.
     #[cold]
     pub(crate) fn enqueue(&self, wake: Wake) -> Option<usize> {
-        let mut q = self.queue();
+        let mut q = self.queue.lock();
         let mut s = self.state.load(Ordering::Relaxed);
         loop {
             let (new, order) = if s & LOCKED == 0 {
@@ -292,7 +286,7 @@ impl RawLock {
                 }
             };
         }
-        let mut q = self.queue();
+        let mut q = self.queue.lock();
         if self.look(&mut q, *key) {
             *key = NOT_QUEUED;
             Poll::Ready(())
@@ -317,7 +311,7 @@ impl RawLock {
     /// woken to take a free lock.
     #[cold]
     pub(crate) fn cancel(&self, key: usize) {
-        let mut q = self.queue();
+        let mut q = self.queue.lock();
         let linked = q.is_linked(key);
         let was_first = q.front() == Some(key);
         q.remove(key);
@@ -351,7 +345,7 @@ impl RawLock {
         };
         loop {
             crate::sync::park();
-            let mut q = self.queue();
+            let mut q = self.queue.lock();
             if self.look(&mut q, key) {
                 return;
             }
@@ -363,7 +357,7 @@ impl RawLock {
 impl Drop for RawLock {
     fn drop(&mut self) {
         debug_assert!(
-            self.queue.get().is_none_or(|q| q.lock().occupied() == 0),
+            self.queue.records() == 0,
             "a lock dropped with waiters registered"
         );
     }
