@@ -8,8 +8,8 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use crate::error::BrokenBarrierError;
-use crate::raw::list::{WaitList, Wake, Wakes};
-use crate::sync::{Mutex, MutexGuard};
+use crate::raw::list::{Defer, Deferred, Locked, WaitList, Wake, poll_registered};
+use crate::sync::Mutex;
 
 /// A rendezvous for a fixed number of parties: Python's
 /// [`threading.Barrier`] and [`asyncio.Barrier`].
@@ -32,8 +32,16 @@ use crate::sync::{Mutex, MutexGuard};
 ///   [`index`](BarrierWaitResult::index) in `0..parties` (arrival order)
 ///   and exactly one [`is_leader`](BarrierWaitResult::is_leader) (the last).
 ///   The barrier is then ready for the next generation.
+/// * Generations do not overlap: parties that arrive while an action runs
+///   wait, uncounted, until it has finished, and then arrive for the next
+///   generation. So two actions never run at once, and no party of the next
+///   generation is released before this generation's action is done (as in
+///   `CPython`, where the action runs under the barrier's lock and new
+///   arrivals wait while it drains).
 /// * If the action panics, the barrier breaks: the panic propagates out of
-///   the last party's `wait`, the others get [`BrokenBarrierError`].
+///   the last party's `wait`, the others of its generation and everyone who
+///   arrived meanwhile or arrives later (until [`reset`](Barrier::reset))
+///   get [`BrokenBarrierError`].
 /// * [`abort`](Barrier::abort) breaks the barrier: every waiter, and every
 ///   later `wait`, gets `BrokenBarrierError` until [`reset`](Barrier::reset).
 /// * `reset` breaks the current waiters and returns the barrier to its
@@ -45,8 +53,9 @@ use crate::sync::{Mutex, MutexGuard};
 ///   back and the barrier is not broken.
 ///
 /// An `abort` or `reset` that races with a running action applies to the
-/// next generation: the tripping one is already decided (in Python the
-/// action runs under the barrier's lock, so `abort` waits for it).
+/// parties waiting for the next generation: the tripping one is already
+/// decided (in Python the action runs under the barrier's lock, so `abort`
+/// waits for it).
 ///
 /// # Memory ordering
 ///
@@ -92,19 +101,48 @@ type Action = Box<dyn Fn() + Send + Sync>;
 struct State {
     /// Allocated when the first party has to wait, then kept for every
     /// later generation (the slots are reused: a generation allocates
-    /// nothing). Arrivals of the filling generation are linked, in arrival
-    /// order; unlinked nodes hold an outcome their owner has yet to pick
-    /// up, or belong to a generation whose action is running.
-    list: Option<Box<WaitList<Arrival>>>,
+    /// nothing). Linked nodes are the arrivals of the filling generation,
+    /// in arrival order — or, while an action runs, the parties that
+    /// arrived meanwhile (`Deferred`). Unlinked nodes hold an outcome their
+    /// owner has yet to pick up, or belong to the generation whose action
+    /// is running.
+    list: Option<Box<WaitList<Arrival, INLINE>>>,
     broken: bool,
+    /// A generation's action is running: arrivals wait, uncounted, for it
+    /// to finish.
+    tripping: bool,
 }
 
 impl State {
     /// The list of a barrier that has queued a party.
-    fn queued(&mut self) -> &mut WaitList<Arrival> {
+    fn queued(&mut self) -> &mut WaitList<Arrival, INLINE> {
         self.list
             .as_deref_mut()
             .expect("a queued party's wait list exists")
+    }
+
+    /// Queues an arrival, allocating the list on first use.
+    fn push(&mut self, outcome: Outcome, wake: Wake) -> usize {
+        let arrival = Arrival { outcome, next: NIL };
+        self.list
+            .get_or_insert_with(|| Box::new(WaitList::new()))
+            .push_back(arrival, wake)
+    }
+
+    /// Parties counted in the filling generation.
+    fn waiting(&self) -> usize {
+        if self.tripping {
+            0 // the linked ones wait for the action to finish, uncounted
+        } else {
+            self.list.as_ref().map_or(0, |list| list.len())
+        }
+    }
+}
+
+impl Defer for State {
+    type Work = Deferred<INLINE>;
+    fn take_deferred(&mut self) -> Option<Deferred<INLINE>> {
+        self.list.as_deref_mut()?.take_deferred()
     }
 }
 
@@ -123,6 +161,11 @@ struct Arrival {
 enum Outcome {
     /// Arrived; the generation is not complete.
     Waiting,
+    /// Arrived while an action was running: not counted yet.
+    Deferred,
+    /// Arrived while an action was running, which has finished: the owner
+    /// arrives again, this time counted.
+    Retry,
     /// The generation is complete and its action is running.
     Tripping {
         index: usize,
@@ -136,11 +179,9 @@ enum Outcome {
     Broken,
 }
 
-/// Wake handles of one generation, gathered under the mutex: the first
-/// [`INLINE`] live on the stack, so a generation of up to `INLINE + 1`
-/// parties is released without allocating.
-type Batch = Wakes<INLINE>;
-
+/// Wake handles the list keeps inline while it gathers them under the
+/// mutex, so a generation of up to `INLINE + 1` parties is released without
+/// allocating.
 const INLINE: usize = 16;
 
 /// What [`Barrier::wait`] returns to each party of a generation.
@@ -222,6 +263,14 @@ enum Arrive {
     Queued(usize),
 }
 
+/// A queued party's standing, as [`Barrier::check`] finds it.
+enum Checked {
+    Pending,
+    Done(WaitOutcome),
+    /// It arrived while an action ran, which has finished: arrive again.
+    Retry,
+}
+
 impl Barrier {
     /// Creates a barrier for `parties` parties.
     ///
@@ -251,6 +300,7 @@ impl Barrier {
             state: Mutex::new(State {
                 list: None,
                 broken: false,
+                tripping: false,
             }),
         }
     }
@@ -285,8 +335,8 @@ impl Barrier {
         }
     }
 
-    fn state(&self) -> MutexGuard<'_, State> {
-        self.state.lock()
+    fn state(&self) -> Locked<'_, State> {
+        Locked::new(self.state.lock())
     }
 
     /// Waits until all parties have arrived. Behaves as `async fn wait(&self)
@@ -412,7 +462,7 @@ impl Barrier {
 
     #[track_caller]
     fn wait_blocking_until(&self, deadline: Option<Instant>, method: &str) -> WaitOutcome {
-        let key = match self.arrive(Wake::current_thread) {
+        let mut key = match self.arrive(Wake::current_thread()) {
             Arrive::Done(outcome) => return outcome,
             Arrive::Queued(key) => key,
         };
@@ -438,8 +488,13 @@ impl Barrier {
                 }
                 // Tripping: wait (untimed) for the action to finish.
             }
-            if let Some(outcome) = self.check(key, None) {
-                return outcome;
+            match self.check_blocking(key) {
+                Checked::Pending => {}
+                Checked::Done(outcome) => return outcome,
+                Checked::Retry => match self.arrive(Wake::current_thread()) {
+                    Arrive::Done(outcome) => return outcome,
+                    Arrive::Queued(again) => key = again,
+                },
             }
         }
     }
@@ -457,10 +512,7 @@ impl Barrier {
     pub fn abort(&self) {
         let mut st = self.state();
         st.broken = true;
-        let mut wakes = Batch::new();
-        break_waiting(&mut st, &mut wakes);
-        drop(st);
-        wakes.wake_all();
+        break_waiting(&mut st);
     }
 
     /// Returns the barrier to its initial state: parties waiting now get
@@ -474,11 +526,8 @@ impl Barrier {
     /// ```
     pub fn reset(&self) {
         let mut st = self.state();
-        let mut wakes = Batch::new();
-        break_waiting(&mut st, &mut wakes);
+        break_waiting(&mut st);
         st.broken = false;
-        drop(st);
-        wakes.wake_all();
     }
 
     /// Whether the barrier is broken.
@@ -505,7 +554,7 @@ impl Barrier {
     /// assert_eq!(warden::Barrier::new(3).n_waiting(), 0);
     /// ```
     pub fn n_waiting(&self) -> usize {
-        self.state().list.as_ref().map_or(0, |list| list.len())
+        self.state().waiting()
     }
 
     /// Waiter records still allocated: 0 once nobody waits. For leak checks.
@@ -514,42 +563,38 @@ impl Barrier {
         self.state().list.as_ref().map_or(0, |list| list.occupied())
     }
 
-    /// A party arrives: it is queued (with the wake handle `wake` makes),
-    /// or it completes the generation (and runs the action), or the barrier
-    /// is broken.
-    fn arrive(&self, wake: impl FnOnce() -> Wake) -> Arrive {
+    /// A party arrives: it is queued (with the wake handle `wake`, made
+    /// before the mutex is taken), or it completes the generation (and runs
+    /// the action), or the barrier is broken.
+    fn arrive(&self, wake: Wake) -> Arrive {
         let mut st = self.state();
         if st.broken {
             return Arrive::Done(Err(BrokenBarrierError));
         }
-        let waiting = st.list.as_ref().map_or(0, |list| list.len());
-        if waiting + 1 < self.parties {
-            let arrival = Arrival {
-                outcome: Outcome::Waiting,
-                next: NIL,
-            };
-            let list = st.list.get_or_insert_with(|| Box::new(WaitList::new()));
-            return Arrive::Queued(list.push_back(arrival, wake()));
+        if st.tripping {
+            return Arrive::Queued(st.push(Outcome::Deferred, wake));
+        }
+        if st.waiting() + 1 < self.parties {
+            return Arrive::Queued(st.push(Outcome::Waiting, wake));
         }
         // The last party: trip.
         let leader = Arrive::Done(Ok(BarrierWaitResult::leader(self.parties - 1)));
         let Some(action) = &self.action else {
-            // No action: release the others in this one critical section.
-            let mut wakes = Batch::new();
+            // No action: release the others in this one critical section
+            // (they are woken as the mutex is released).
             if let Some(list) = st.list.as_deref_mut() {
                 let mut index = 0;
-                while let Some((key, wake)) = list.pop_front() {
+                while let Some(key) = list.notify_front() {
                     list.data_mut(key).outcome = Outcome::Released { index };
                     index += 1;
-                    wakes.push(wake);
                 }
             }
-            drop(st);
-            wakes.wake_all();
             return leader;
         };
         // The others stay parked (Tripping) until the action has run,
-        // chained so that the leader finds them again.
+        // chained so that the leader finds them again; arrivals meanwhile
+        // are deferred to the next generation.
+        st.tripping = true;
         let mut head = NIL;
         if let Some(list) = st.list.as_deref_mut() {
             let mut prev = NIL;
@@ -576,10 +621,10 @@ impl Barrier {
     }
 
     /// Releases (or, after a panicking action, breaks) the tripped
-    /// generation chained from `head`.
+    /// generation chained from `head`; then lets the parties that arrived
+    /// meanwhile arrive again (or, broken, breaks them).
     fn finish_trip(&self, head: usize, released: bool) {
         let mut st = self.state();
-        let mut wakes = Batch::new();
         let mut key = head;
         while key != NIL {
             let list = st.queued();
@@ -593,61 +638,99 @@ impl Barrier {
                     } else {
                         Outcome::Broken
                     };
-                    wakes.push(list.take_wake(key));
+                    list.wake(key);
                 }
                 _ => unreachable!("a tripping arrival changed outcome"),
             }
             key = next;
         }
+        st.tripping = false;
         if !released {
             st.broken = true;
-            break_waiting(&mut st, &mut wakes);
         }
-        drop(st);
-        wakes.wake_all();
+        if st.broken {
+            break_waiting(&mut st);
+        } else if let Some(list) = st.list.as_deref_mut() {
+            // Every linked node arrived while the action ran.
+            while let Some(key) = list.notify_front() {
+                list.data_mut(key).outcome = Outcome::Retry;
+            }
+        }
     }
 
-    /// The outcome for a queued party, if decided (frees its record);
-    /// otherwise stores its waker.
-    fn check(&self, key: usize, waker: Option<&std::task::Waker>) -> Option<WaitOutcome> {
-        let mut st = self.state();
-        let list = st.queued();
+    /// A queued party's standing: decided (its record freed), `Retry`
+    /// (its record freed: it must arrive again), or pending.
+    fn settle(list: &mut WaitList<Arrival, INLINE>, key: usize) -> Checked {
         match list.data(key).outcome {
-            Outcome::Waiting | Outcome::Tripping { .. } => {
-                if let Some(waker) = waker {
-                    list.set_waker(key, waker);
-                }
-                None
-            }
+            Outcome::Waiting | Outcome::Deferred | Outcome::Tripping { .. } => Checked::Pending,
             Outcome::Released { index } => {
                 list.remove(key);
-                Some(Ok(BarrierWaitResult::follower(index)))
+                Checked::Done(Ok(BarrierWaitResult::follower(index)))
             }
             Outcome::Broken => {
                 list.remove(key);
-                Some(Err(BrokenBarrierError))
+                Checked::Done(Err(BrokenBarrierError))
+            }
+            Outcome::Retry => {
+                list.remove(key);
+                Checked::Retry
             }
             Outcome::Abandoned => unreachable!("an abandoned arrival was checked"),
         }
     }
 
-    /// A queued party's timeout: if still waiting, it withdraws and breaks
-    /// the barrier for everyone; if decided, the decision stands; if
-    /// tripping, `None` (the caller waits for the action).
+    /// [`settle`](Self::settle) for a future, keeping its waker registered
+    /// while pending (cloned outside the mutex).
+    fn check(&self, key: usize, waker: &std::task::Waker) -> Checked {
+        let mut checked = Checked::Pending;
+        let _ = poll_registered(
+            || self.state(),
+            State::queued,
+            key,
+            waker,
+            |st| match Self::settle(st.queued(), key) {
+                Checked::Pending => Poll::Pending,
+                done => {
+                    checked = done;
+                    Poll::Ready(())
+                }
+            },
+        );
+        checked
+    }
+
+    /// [`settle`](Self::settle) for a parked thread.
+    fn check_blocking(&self, key: usize) -> Checked {
+        let mut st = self.state();
+        let checked = Self::settle(st.queued(), key);
+        if let Checked::Pending = checked {
+            st.queued().set_wake(key, Wake::current_thread());
+        }
+        checked
+    }
+
+    /// A queued party's timeout: if still waiting (counted or not), it
+    /// withdraws and breaks the barrier for everyone; if decided, the
+    /// decision stands; if tripping, `None` (the caller waits for the
+    /// action).
     fn time_out(&self, key: usize) -> Option<WaitOutcome> {
         let mut st = self.state();
         let list = st.queued();
-        if let Outcome::Waiting = list.data(key).outcome {
-            list.remove(key);
-            st.broken = true;
-            let mut wakes = Batch::new();
-            break_waiting(&mut st, &mut wakes);
-            drop(st);
-            wakes.wake_all();
-            return Some(Err(BrokenBarrierError));
+        match list.data(key).outcome {
+            Outcome::Waiting | Outcome::Deferred | Outcome::Retry => {
+                list.remove(key);
+                st.broken = true;
+                break_waiting(&mut st);
+                Some(Err(BrokenBarrierError))
+            }
+            Outcome::Tripping { .. } => None,
+            _ => match Self::settle(list, key) {
+                Checked::Done(outcome) => Some(outcome),
+                Checked::Pending | Checked::Retry => {
+                    unreachable!("a decided arrival settles")
+                }
+            },
         }
-        drop(st);
-        self.check(key, None)
     }
 
     /// A queued party's future was dropped.
@@ -658,18 +741,20 @@ impl Barrier {
         if let Outcome::Tripping { .. } = arrival.outcome {
             arrival.outcome = Outcome::Abandoned; // the leader frees it
         } else {
-            // Waiting: the arrival is withdrawn. Decided: nothing to undo.
+            // Waiting: the arrival is withdrawn (the count is the number of
+            // linked arrivals). Deferred or told to retry: never counted.
+            // Decided: nothing to undo.
             list.remove(key);
         }
     }
 }
 
-/// Breaks every party waiting in the filling generation.
-fn break_waiting(st: &mut State, wakes: &mut Batch) {
+/// Breaks every party waiting: the filling generation's, or those that
+/// arrived while an action runs (they are woken as the mutex is released).
+fn break_waiting(st: &mut State) {
     if let Some(list) = st.list.as_deref_mut() {
-        while let Some((key, wake)) = list.pop_front() {
+        while let Some(key) = list.notify_front() {
             list.data_mut(key).outcome = Outcome::Broken;
-            wakes.push(wake);
         }
     }
 }
@@ -679,7 +764,7 @@ impl fmt::Debug for Barrier {
         let mut d = f.debug_struct("Barrier");
         d.field("parties", &self.parties);
         if let Some(st) = self.state.try_lock() {
-            d.field("n_waiting", &st.list.as_ref().map_or(0, |list| list.len()))
+            d.field("n_waiting", &st.waiting())
                 .field("broken", &st.broken);
         }
         d.field("action", &self.action.is_some())
@@ -727,24 +812,25 @@ impl Future for BarrierWait<'_> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<WaitOutcome> {
         let this = self.get_mut();
-        let outcome = match this.key {
+        let checked = match this.key {
             DONE => panic!("BarrierWait polled after completion"),
-            NEW => match this.barrier.arrive(|| Wake::Task(cx.waker().clone())) {
-                Arrive::Done(outcome) => Some(outcome),
+            NEW => Checked::Retry,
+            key => this.barrier.check(key, cx.waker()),
+        };
+        let outcome = match checked {
+            Checked::Pending => return Poll::Pending,
+            Checked::Done(outcome) => outcome,
+            // First poll, or arrived while an action ran which is over now.
+            Checked::Retry => match this.barrier.arrive(Wake::task(cx.waker())) {
+                Arrive::Done(outcome) => outcome,
                 Arrive::Queued(key) => {
                     this.key = key;
-                    None
+                    return Poll::Pending;
                 }
             },
-            key => this.barrier.check(key, Some(cx.waker())),
         };
-        match outcome {
-            Some(outcome) => {
-                this.key = DONE;
-                Poll::Ready(outcome)
-            }
-            None => Poll::Pending,
-        }
+        this.key = DONE;
+        Poll::Ready(outcome)
     }
 }
 

@@ -250,7 +250,7 @@ impl BoundedSemaphore {
         self.assert_within_bound(1);
         self.sem
             .raw
-            .acquire_blocking(1, "BoundedSemaphore::acquire_blocking");
+            .acquire_blocking(1, 0, "BoundedSemaphore::acquire_blocking");
         SemaphorePermit::new(&self.sem.raw, 1, true)
     }
 
@@ -271,7 +271,7 @@ impl BoundedSemaphore {
         if n > 0 {
             self.sem
                 .raw
-                .acquire_blocking(n, "BoundedSemaphore::acquire_many_blocking");
+                .acquire_blocking(n, 0, "BoundedSemaphore::acquire_many_blocking");
         }
         SemaphorePermit::new(&self.sem.raw, n, true)
     }

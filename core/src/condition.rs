@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 
 use crate::lock::{Lock, LockGuard, OwnedLockGuard};
 use crate::raw::lazy::LazyList;
-use crate::raw::list::{WaitList, Wake, Wakes};
-use crate::sync::{AtomicUsize, MutexGuard, Ordering};
+use crate::raw::list::{Locked, WaitList, Wake};
+use crate::sync::{AtomicU64, Ordering};
 
 /// A wait queue used with a [`Lock`]'s guard: Python's
 /// [`threading.Condition`] and [`asyncio.Condition`], shaped like
@@ -23,12 +23,16 @@ use crate::sync::{AtomicUsize, MutexGuard, Ordering};
 /// | `with cond: cond.wait()`                | `let guard = cond.wait(guard).await;`         |
 /// | `cond.wait_for(pred)`                   | `let guard = cond.wait_for(guard, pred).await;` |
 /// | `cond.wait(timeout=0.5)`                | `let (guard, notified) = cond.wait_timeout(guard, d).await;` |
+/// | `cond.wait_for(pred, timeout=0.5)`      | `let (guard, ok) = cond.wait_for_timeout(guard, d, pred).await;` |
 /// | `cond.notify(n)` / `cond.notify_all()`  | `cond.notify(n)` / `cond.notify_all()`        |
 ///
 /// Unlike Python's, a `Condition` does not own its lock: it is used with
 /// the guard of one [`Lock`], so several conditions can share one lock —
 /// `CPython`'s `queue.Queue` keeps `not_empty` and `not_full` on one mutex,
 /// and so can you. Using one `Condition` with two different locks panics.
+/// "The same lock" is the lock's identity, not its address: a lock that
+/// moves (boxed, returned, in a `Vec` that reallocates) is still the same
+/// lock.
 ///
 /// # Notifications
 ///
@@ -79,8 +83,9 @@ use crate::sync::{AtomicUsize, MutexGuard, Ordering};
 pub struct Condition {
     /// Waiters not yet notified are linked; `notify` unlinks (marks) them.
     queue: LazyList<()>,
-    /// Address of the lock this condition is used with; 0 until first use.
-    lock_id: AtomicUsize,
+    /// Identity of the lock this condition is used with (`RawLock::id`,
+    /// which survives moves, unlike an address); 0 until first use.
+    lock_id: AtomicU64,
 }
 
 /// A guard that [`Condition`] can wait with: [`LockGuard`] and
@@ -102,8 +107,8 @@ mod sealed {
     pub trait Sealed: Sized {
         /// What is left while the lock is released: the way back to it.
         type Unlocked;
-        /// Identifies the lock (its address).
-        fn lock_id(&self) -> usize;
+        /// Identifies the lock (an identity that survives moves).
+        fn lock_id(&self) -> u64;
         /// Releases the lock.
         fn unlock(self) -> Self::Unlocked;
         /// Re-takes the lock.
@@ -114,8 +119,8 @@ mod sealed {
 
     impl<'a, T: ?Sized> Sealed for LockGuard<'a, T> {
         type Unlocked = &'a Lock<T>;
-        fn lock_id(&self) -> usize {
-            std::ptr::from_ref(&self.lock.raw) as usize
+        fn lock_id(&self) -> u64 {
+            self.lock.raw.id().get()
         }
         fn unlock(self) -> &'a Lock<T> {
             self.lock
@@ -130,8 +135,8 @@ mod sealed {
 
     impl<T: ?Sized> Sealed for OwnedLockGuard<T> {
         type Unlocked = Arc<Lock<T>>;
-        fn lock_id(&self) -> usize {
-            std::ptr::from_ref(&self.lock.raw) as usize
+        fn lock_id(&self) -> u64 {
+            self.lock.raw.id().get()
         }
         fn unlock(self) -> Arc<Lock<T>> {
             self.lock.clone()
@@ -157,19 +162,19 @@ impl Condition {
         pub const fn new() -> Condition {
             Condition {
                 queue: LazyList::new(),
-                lock_id: AtomicUsize::new(0),
+                lock_id: AtomicU64::new(0),
             }
         }
     }
 
-    fn queue(&self) -> MutexGuard<'_, WaitList<()>> {
+    fn queue(&self) -> Locked<'_, WaitList<()>> {
         self.queue.lock()
     }
 
     /// Ties this condition to the guard's lock on first use; panics if it
     /// is already tied to another.
     #[track_caller]
-    fn bind(&self, lock_id: usize) {
+    fn bind(&self, lock_id: u64) {
         if let Err(bound) =
             self.lock_id
                 .compare_exchange(0, lock_id, Ordering::Relaxed, Ordering::Relaxed)
@@ -474,10 +479,7 @@ impl Condition {
         if n == 0 {
             return;
         }
-        let mut q = self.queue();
-        let mut wakes = notify_locked(&mut q, n);
-        drop(q);
-        wakes.wake_all();
+        notify_locked(&mut self.queue(), n);
     }
 
     /// Wakes one waiter: `notify(1)`.
@@ -517,15 +519,14 @@ impl Condition {
     }
 }
 
-fn notify_locked(q: &mut WaitList<()>, n: usize) -> Wakes {
-    let mut wakes = Wakes::new();
-    while wakes.len() < n {
-        match q.pop_front() {
-            Some((_, wake)) => wakes.push(wake),
-            None => break,
+/// Notifies up to `n` waiters, oldest first; they are woken as the mutex
+/// is released.
+fn notify_locked(q: &mut WaitList<()>, n: usize) {
+    for _ in 0..n {
+        if q.notify_front().is_none() {
+            break;
         }
     }
-    wakes
 }
 
 impl Default for Condition {
@@ -571,7 +572,7 @@ impl Future for Notified<'_> {
         let Some(key) = this.key else {
             return Poll::Ready(());
         };
-        let ready = this.cond.queue().poll_notified(key, cx.waker());
+        let ready = this.cond.queue.poll_notified(key, cx.waker());
         if ready.is_ready() {
             this.key = None;
         }
@@ -585,14 +586,10 @@ impl Drop for Notified<'_> {
             let mut q = self.cond.queue();
             let notified = !q.is_linked(key);
             q.remove(key);
-            // Notified, but nobody will see it: hand it to the next waiter.
-            let mut wakes = if notified {
-                notify_locked(&mut q, 1)
-            } else {
-                Wakes::new()
-            };
-            drop(q);
-            wakes.wake_all();
+            if notified {
+                // Notified, but nobody will see it: hand it to the next waiter.
+                notify_locked(&mut q, 1);
+            }
         }
     }
 }

@@ -7,8 +7,8 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use crate::raw::lazy::LazyList;
-use crate::raw::list::{WaitList, Wake, Wakes};
-use crate::sync::{AtomicBool, MutexGuard, Ordering};
+use crate::raw::list::{Locked, WaitList, Wake};
+use crate::sync::{AtomicBool, Ordering};
 
 /// A flag that tasks can wait for: Python's [`threading.Event`] and
 /// [`asyncio.Event`].
@@ -82,7 +82,7 @@ impl Event {
         }
     }
 
-    fn queue(&self) -> MutexGuard<'_, WaitList<()>> {
+    fn queue(&self) -> Locked<'_, WaitList<()>> {
         self.queue.lock()
     }
 
@@ -108,12 +108,8 @@ impl Event {
     fn set_slow(&self) {
         let mut q = self.queue();
         self.flag.store(true, Ordering::Release);
-        let mut wakes: Wakes = Wakes::new();
-        while let Some((_, wake)) = q.pop_front() {
-            wakes.push(wake);
-        }
-        drop(q);
-        wakes.wake_all();
+        // Every waiter is woken as the mutex is released.
+        while q.notify_front().is_some() {}
     }
 
     /// Clears the flag: later waits block until the next `set`. Waiters
@@ -285,15 +281,18 @@ impl Future for EventWait<'_> {
                 if this.event.is_set() {
                     return Poll::Ready(());
                 }
+                // Cloned before the mutex is taken (and, if not needed
+                // after all, dropped after it is released).
+                let wake = Wake::task(cx.waker());
                 let mut q = this.event.queue();
                 if this.event.flag.load(Ordering::Acquire) {
                     return Poll::Ready(());
                 }
-                this.key = Some(q.push_back((), Wake::Task(cx.waker().clone())));
+                this.key = Some(q.push_back((), wake));
                 Poll::Pending
             }
             Some(key) => {
-                let ready = this.event.queue().poll_notified(key, cx.waker());
+                let ready = this.event.queue.poll_notified(key, cx.waker());
                 if ready.is_ready() {
                     this.key = None;
                 }

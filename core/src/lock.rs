@@ -42,30 +42,32 @@ use crate::raw::lock::RawLock;
 /// # Fairness
 ///
 /// Waiters queue first-come first-served, and no waiter starves, but a
-/// release does not hand the lock straight over:
+/// release does not always hand the lock straight over:
 ///
 /// * Releasing a lock that tasks wait for frees it and wakes the longest
 ///   waiting one, which takes it when it runs. Only that first waiter is
 ///   woken; the others keep their places.
 /// * Until it runs, a task that asks for the lock and finds it free — a
-///   [`try_acquire`](Lock::try_acquire), or an [`acquire`](Lock::acquire)
-///   that has not queued yet, typically the task that just released it —
-///   may take it first. The running task goes on instead of switching to
-///   the waiter: under contention that makes the lock several times faster
-///   (see the book's Performance appendix).
-/// * That overtaking is bounded: a woken waiter that runs and finds the
-///   lock taken is handed it directly by the next release, which nobody
-///   can overtake. So the first waiter gets the lock the first time it runs
-///   after its wake-up, or at the release after that. (Tasks can overtake
-///   it only while it is woken but not yet run: that wait is the
-///   scheduler's, and it ends.)
+///   [`try_acquire`](Lock::try_acquire), an [`acquire`](Lock::acquire)
+///   that has not queued yet or its blocking twin, typically the task that
+///   just released it — may take it first, **once**. The running task goes
+///   on instead of switching to the waiter: under contention that makes the
+///   lock several times faster (see the book's Performance appendix).
+/// * The release that ends that overtaking hands the lock directly to the
+///   first waiter, whether or not it has run yet: from then on every other
+///   `acquire` waits and `try_acquire` fails until the waiter has had its
+///   turn. The bound is kept where the overtaking happens, so it holds even
+///   for a task that releases and re-acquires in a loop without ever
+///   yielding (it waits behind the waiter on its second lap), on any
+///   runtime.
 ///
 /// Python's `threading.Lock` promises no order at all; `asyncio.Lock`
 /// never lets a newcomer pass a waiter. warden keeps asyncio's order among
-/// the waiters and lets running tasks overtake a woken one, the trade Go's
-/// `sync.Mutex` and `async-lock` make too (they bound it by time, warden by
-/// count). [`Semaphore`](crate::Semaphore) and [`RLock`](crate::RLock) are
-/// strictly first-come first-served.
+/// the waiters and lets a running task overtake a woken one once, the trade
+/// Go's `sync.Mutex` and `async-lock` make too (they bound it by time,
+/// counted by the waiter when it runs; warden by count, at the release).
+/// [`Semaphore`](crate::Semaphore) and [`RLock`](crate::RLock) are strictly
+/// first-come first-served.
 ///
 /// ```
 /// # use std::future::Future;
@@ -81,9 +83,8 @@ use crate::raw::lock::RawLock;
 /// // Before `waiter` runs, the running task takes the lock again.
 /// let mut again = lock.try_acquire().expect("free until the waiter runs");
 /// again.push("running task");
-/// // The waiter runs and finds it taken...
-/// assert!(waiter.as_mut().poll(&mut cx).is_pending());
-/// // ...so the next release hands it over: nobody can take it now.
+/// // Its release hands the lock to the waiter, which has not even run yet:
+/// // nobody else can take it now.
 /// drop(again);
 /// assert!(lock.locked() && lock.try_acquire().is_none());
 /// let Poll::Ready(mut guard) = waiter.as_mut().poll(&mut cx) else { panic!() };
@@ -141,15 +142,18 @@ use crate::raw::lock::RawLock;
 /// [`threading.Lock`]: https://docs.python.org/3/library/threading.html#lock-objects
 /// [`asyncio.Lock`]: https://docs.python.org/3/library/asyncio-sync.html#asyncio.Lock
 pub struct Lock<T: ?Sized = ()> {
-    /// A semaphore with one permit: free (1), held (0), held with a queue.
+    /// Held or free, the queue of waiters, and the bounded overtaking
+    /// (`raw::lock` documents its state word).
     pub(crate) raw: RawLock,
     data: UnsafeCell<T>,
 }
 
 // SAFETY: the `Lock` owns a `T`; sending the lock sends the `T`.
 unsafe impl<T: ?Sized + Send> Send for Lock<T> {}
-// SAFETY: through `&Lock<T>` a caller gets `&mut T` only while holding the
-// single permit, so at most one thread touches the `T` at a time, which
+// SAFETY: through `&Lock<T>` a caller gets `&mut T` only through a guard,
+// which exists only while `raw` is held (taken by an acquire, released by
+// the guard's drop, or handed from one holder to a waiter without ever
+// being free), so at most one thread touches the `T` at a time, which
 // needs `T: Send` and not `T: Sync` (the same bound as `std::sync::Mutex`).
 unsafe impl<T: ?Sized + Send> Sync for Lock<T> {}
 
@@ -521,7 +525,7 @@ impl<'a, T: ?Sized> LockGuard<'a, T> {
         guard.lock
     }
 
-    /// Gives up the guard without releasing the permit (the caller takes
+    /// Gives up the guard without releasing the lock (the caller takes
     /// over the release).
     pub(crate) fn forget_release(self) {
         std::mem::forget(self);
@@ -538,7 +542,7 @@ impl<T: ?Sized> Drop for LockGuard<'_, T> {
 impl<T: ?Sized> Deref for LockGuard<'_, T> {
     type Target = T;
     fn deref(&self) -> &T {
-        // SAFETY: this guard owns the lock's single permit, so no other
+        // SAFETY: this guard exists only while it holds `raw`, so no other
         // reference to the data exists until it is dropped; the shared
         // borrow of the guard bounds the returned reference.
         unsafe { &*self.lock.data.get() }
@@ -618,14 +622,14 @@ impl<T: ?Sized> Drop for OwnedLockGuard<T> {
 impl<T: ?Sized> Deref for OwnedLockGuard<T> {
     type Target = T;
     fn deref(&self) -> &T {
-        // SAFETY: this guard owns the lock's single permit; see `LockGuard`.
+        // SAFETY: this guard holds `raw`; see `LockGuard`.
         unsafe { &*self.lock.data.get() }
     }
 }
 
 impl<T: ?Sized> DerefMut for OwnedLockGuard<T> {
     fn deref_mut(&mut self) -> &mut T {
-        // SAFETY: this guard owns the lock's single permit; see `LockGuard`.
+        // SAFETY: this guard holds `raw`; see `LockGuard`.
         unsafe { &mut *self.lock.data.get() }
     }
 }

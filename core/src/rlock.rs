@@ -217,7 +217,8 @@ impl<T: ?Sized> RLock<T> {
     pub fn acquire_blocking(&self) -> RLockGuard<'_, T> {
         let me = Owner::current();
         if !self.reenter(me) && !self.try_acquire_first(me) {
-            self.raw.acquire_blocking(1, "RLock::acquire_blocking");
+            self.raw
+                .acquire_blocking(1, me.word(), "RLock::acquire_blocking");
             self.became_owner(me);
         }
         RLockGuard::new(self)
@@ -410,14 +411,33 @@ impl<'a, T: ?Sized> Future for RLockAcquire<'a, T> {
 
 impl<'a, T: ?Sized> RLockAcquire<'a, T> {
     /// Joins (or waits in) the queue.
+    ///
+    /// A queued acquire still re-enters if its task became the owner
+    /// meanwhile — another branch of the same `join!` or
+    /// `FuturesUnordered` was granted the lock — instead of waiting behind
+    /// its own task forever; whichever branch is granted the lock wakes the
+    /// others ([`RawSemaphore::wake_owned_by`]) so they get here.
     #[inline(never)]
     fn poll_queued(&mut self, cx: &mut Context<'_>) -> Poll<RLockGuard<'a, T>> {
         let lock = self
             .lock
             .expect("RLockAcquire polled after it returned its guard");
-        match lock.raw.poll_acquire(1, &mut self.key, cx) {
+        let me = Owner::current();
+        if self.key != NOT_QUEUED && lock.reenter(me) {
+            // Our record is still queued (a permit cannot have been granted
+            // to it while our task holds the lock), so withdrawing it gives
+            // nothing back.
+            lock.raw.withdraw(&mut self.key);
+            self.lock = None;
+            return Poll::Ready(RLockGuard::new(lock));
+        }
+        let was_queued = self.key != NOT_QUEUED;
+        match lock.raw.poll_acquire(1, me.word(), &mut self.key, cx) {
             Poll::Ready(()) => {
-                lock.became_owner(Owner::current());
+                lock.became_owner(me);
+                if was_queued {
+                    lock.raw.wake_owned_by(me.word());
+                }
                 self.lock = None;
                 Poll::Ready(RLockGuard::new(lock))
             }

@@ -245,7 +245,8 @@ impl Semaphore {
     /// ```
     #[track_caller]
     pub fn acquire_blocking(&self) -> SemaphorePermit<'_> {
-        self.raw.acquire_blocking(1, "Semaphore::acquire_blocking");
+        self.raw
+            .acquire_blocking(1, 0, "Semaphore::acquire_blocking");
         SemaphorePermit::new(&self.raw, 1, false)
     }
 
@@ -266,7 +267,7 @@ impl Semaphore {
         assert_within_max(n);
         if n > 0 {
             self.raw
-                .acquire_blocking(n, "Semaphore::acquire_many_blocking");
+                .acquire_blocking(n, 0, "Semaphore::acquire_many_blocking");
         }
         SemaphorePermit::new(&self.raw, n, false)
     }
@@ -394,7 +395,7 @@ impl AcquireState {
 
     #[cold]
     fn enqueue(&mut self, raw: &RawSemaphore, n: usize, cx: &mut Context<'_>) -> Poll<usize> {
-        match raw.enqueue(n, Wake::Task(cx.waker().clone())) {
+        match raw.enqueue(n, 0, Wake::task(cx.waker())) {
             None => {
                 self.0 = DONE;
                 Poll::Ready(n)

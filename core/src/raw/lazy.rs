@@ -4,7 +4,11 @@
 //! behind a lazily set pointer keeps `Lock<()>`, `Semaphore` and `Event` at
 //! two words (state + this pointer) and makes their constructors `const`.
 
+use std::num::NonZeroU64;
 use std::ptr;
+
+use super::list::{Locked, WaitList, poll_registered};
+use crate::sync::{Mutex, MutexGuard};
 
 use crate::sync::{AtomicPtr, Ordering};
 
@@ -113,7 +117,15 @@ mod tests {
 /// A wait list behind a mutex, allocated on first use: the whole waiting
 /// side of `Event`, `Condition` and `Lock`.
 pub(crate) struct LazyList<S> {
-    inner: LazyBox<crate::sync::Mutex<super::list::WaitList<S>>>,
+    inner: LazyBox<Allocated<S>>,
+}
+
+/// What [`LazyList`] allocates: the list, and an identity for its owner.
+struct Allocated<S> {
+    /// Names the primitive for as long as it lives, wherever it moves (this
+    /// allocation does not move with it); never reused.
+    id: NonZeroU64,
+    list: Mutex<WaitList<S>>,
 }
 
 impl<S> LazyList<S> {
@@ -123,16 +135,29 @@ impl<S> LazyList<S> {
         }
     }
 
-    pub(crate) fn lock(&self) -> crate::sync::MutexGuard<'_, super::list::WaitList<S>> {
-        self.inner
-            .get_or_init(|| crate::sync::Mutex::new(super::list::WaitList::new()))
-            .lock()
+    fn allocated(&self) -> &Allocated<S> {
+        self.inner.get_or_init(|| Allocated {
+            id: next_id(),
+            list: Mutex::new(WaitList::new()),
+        })
+    }
+
+    /// The list, locked (see [`Locked`] for what happens on unlock).
+    pub(crate) fn lock(&self) -> Locked<'_, WaitList<S>> {
+        Locked::new(self.allocated().list.lock())
     }
 
     /// The list if it exists and is free right now: for `Debug`, which
-    /// must never block.
-    pub(crate) fn try_lock(&self) -> Option<crate::sync::MutexGuard<'_, super::list::WaitList<S>>> {
-        self.inner.get().and_then(crate::sync::Mutex::try_lock)
+    /// must never block (and only reads it).
+    pub(crate) fn try_lock(&self) -> Option<MutexGuard<'_, WaitList<S>>> {
+        self.inner.get().and_then(|a| a.list.try_lock())
+    }
+
+    /// An identity for the primitive that owns this list: unique among all
+    /// lists ever allocated, and unchanged when the primitive moves (it is
+    /// created with the allocation, on first use).
+    pub(crate) fn id(&self) -> NonZeroU64 {
+        self.allocated().id
     }
 
     /// For a thread that registered `key` with `Wake::current_thread()`:
@@ -161,6 +186,39 @@ impl<S> LazyList<S> {
 
     /// Records still allocated (see `WaitList::occupied`).
     pub(crate) fn records(&self) -> usize {
-        self.inner.get().map_or(0, |list| list.lock().occupied())
+        self.inner.get().map_or(0, |a| a.list.lock().occupied())
     }
+}
+
+impl LazyList<()> {
+    /// Polls the waiter `key` until a notifier unlinks it (then frees its
+    /// record): `Event`'s and `Condition`'s wait.
+    pub(crate) fn poll_notified(
+        &self,
+        key: usize,
+        waker: &std::task::Waker,
+    ) -> std::task::Poll<()> {
+        poll_registered(
+            || self.lock(),
+            |q| q,
+            key,
+            waker,
+            |q| {
+                if q.is_linked(key) {
+                    std::task::Poll::Pending
+                } else {
+                    q.remove(key);
+                    std::task::Poll::Ready(())
+                }
+            },
+        )
+    }
+}
+
+/// Draws a fresh list identity. Only allocates identities, shares no state
+/// a model needs to explore, so it is a std atomic in both builds.
+fn next_id() -> NonZeroU64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    let id = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    NonZeroU64::new(id).expect("2^64 wait lists: the counter wrapped")
 }

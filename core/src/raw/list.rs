@@ -1,4 +1,5 @@
-//! An allocation-reusing FIFO of waiters, indexed by key.
+//! An allocation-reusing FIFO of waiters, indexed by key, and the rule that
+//! wakers are foreign code.
 //!
 //! Every primitive keeps one of these behind its internal mutex. A waiting
 //! future (or blocked thread) owns exactly one slot, named by the key it got
@@ -8,10 +9,27 @@
 //! So a key is never reused while its owner may still look at it, and a
 //! dropped waiter always finds out whether it was notified first — that is
 //! what lets each primitive pass a notification on instead of losing it.
+//!
+//! # Wakers are foreign code
+//!
+//! Cloning, waking and dropping a [`Waker`] run code of whoever made it,
+//! which may call back into the very primitive whose mutex we hold (a waker
+//! that owns a permit of the semaphore, a waker whose `clone` sets the
+//! event). So none of the three ever happens under a primitive's mutex:
+//!
+//! * a waker is cloned *before* the mutex is taken ([`Wake::task`] at a
+//!   waiter's first poll; [`poll_registered`] on later polls, only when the
+//!   stored waker would not wake the new one);
+//! * the list never wakes or drops a waker itself: every wake handle it
+//!   unlinks, removes or replaces goes into its [`Deferred`] bin, which the
+//!   [`Locked`] guard empties *after* releasing the mutex — woken or
+//!   dropped. A caller cannot forget: it only ever holds the list through
+//!   that guard.
 
+use std::ops::{Deref, DerefMut};
 use std::task::{Poll, Waker};
 
-use crate::sync::Thread;
+use crate::sync::{MutexGuard, Thread};
 
 /// "No node": the end of the FIFO, or of the free list.
 const NIL: usize = usize::MAX;
@@ -33,9 +51,15 @@ pub(crate) enum Wake {
 }
 
 impl Wake {
-    /// Wakes whoever this names. Call it after releasing the list's mutex:
-    /// waking runs foreign code (a runtime's scheduler).
-    pub(crate) fn wake(self) {
+    /// A task's wake handle: clones `waker`, so call it *before* taking a
+    /// primitive's mutex.
+    pub(crate) fn task(waker: &Waker) -> Self {
+        Wake::Task(waker.clone())
+    }
+
+    /// Wakes whoever this names. Runs foreign code: only ever after the
+    /// list's mutex is released (the [`Locked`] guard does it).
+    fn wake(self) {
         match self {
             Wake::Idle => {}
             Wake::Task(waker) => waker.wake(),
@@ -47,11 +71,16 @@ impl Wake {
     pub(crate) fn current_thread() -> Self {
         Wake::Thread(crate::sync::current_thread())
     }
+
+    fn is_idle(&self) -> bool {
+        matches!(self, Wake::Idle)
+    }
 }
 
-/// Wake handles gathered under a mutex, to wake once it is released. The
-/// first `N` are kept inline: one by default, so the common hand-off to one
-/// waiter allocates nothing; `Barrier` keeps a whole generation's worth.
+/// Wake handles gathered under a mutex, to wake (or drop) once it is
+/// released. The first `N` are kept inline: one by default, so the common
+/// hand-off to one waiter allocates nothing; `Barrier` keeps a whole
+/// generation's worth.
 pub(crate) struct Wakes<const N: usize = 1> {
     inline: [Option<Wake>; N],
     /// How many of `inline` are filled.
@@ -68,7 +97,10 @@ impl<const N: usize> Wakes<N> {
         }
     }
 
-    pub(crate) fn push(&mut self, wake: Wake) {
+    fn push(&mut self, wake: Wake) {
+        if wake.is_idle() {
+            return;
+        }
         match self.inline.get_mut(self.len) {
             Some(slot) => {
                 *slot = Some(wake);
@@ -78,13 +110,13 @@ impl<const N: usize> Wakes<N> {
         }
     }
 
-    pub(crate) fn len(&self) -> usize {
-        self.len + self.rest.len()
+    fn is_empty(&self) -> bool {
+        self.len == 0
     }
 
     /// Wakes them all. Call it after releasing the mutex. (By reference:
     /// moving a large inline array out would copy it.)
-    pub(crate) fn wake_all(&mut self) {
+    fn wake_all(&mut self) {
         for slot in &mut self.inline[..self.len] {
             if let Some(wake) = slot.take() {
                 wake.wake();
@@ -92,6 +124,127 @@ impl<const N: usize> Wakes<N> {
         }
         self.len = 0;
         self.rest.drain(..).for_each(Wake::wake);
+    }
+}
+
+/// What a critical section leaves to do once the mutex is released: wake
+/// the waiters it notified, drop the wake handles it replaced or removed.
+pub(crate) struct Deferred<const N: usize = 1> {
+    wake: Wakes<N>,
+    drop: Wakes<1>,
+}
+
+impl<const N: usize> Deferred<N> {
+    const fn new() -> Self {
+        Self {
+            wake: Wakes::new(),
+            drop: Wakes::new(),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.wake.is_empty() && self.drop.is_empty()
+    }
+
+    /// Wakes, then drops. Only after the mutex is released.
+    fn run(mut self) {
+        self.wake.wake_all();
+        // `self.drop` (and whatever `Vec`s) drop here, with no lock held.
+    }
+}
+
+/// Something kept behind a primitive's mutex that holds a [`WaitList`]
+/// (the list itself, or a state that contains one), so the [`Locked`]
+/// guard can take its deferred work out before unlocking.
+pub(crate) trait Defer {
+    /// The deferred work, as the list's own [`Deferred`].
+    type Work: RunAfterUnlock;
+    /// The work left by this critical section, if any.
+    fn take_deferred(&mut self) -> Option<Self::Work>;
+}
+
+/// Deferred work, run once the mutex is released.
+pub(crate) trait RunAfterUnlock {
+    /// Wakes and drops.
+    fn run(self);
+}
+
+impl<const N: usize> RunAfterUnlock for Deferred<N> {
+    fn run(self) {
+        Deferred::run(self);
+    }
+}
+
+/// A primitive's mutex, held: derefs to what it protects; on drop it
+/// releases the mutex *and then* wakes and drops the wake handles the
+/// critical section left behind (see the module docs).
+pub(crate) struct Locked<'a, T: Defer> {
+    /// `Some` until dropped.
+    guard: Option<MutexGuard<'a, T>>,
+}
+
+impl<'a, T: Defer> Locked<'a, T> {
+    pub(crate) fn new(guard: MutexGuard<'a, T>) -> Self {
+        Self { guard: Some(guard) }
+    }
+}
+
+impl<T: Defer> Deref for Locked<'_, T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        self.guard.as_ref().expect("held until dropped")
+    }
+}
+
+impl<T: Defer> DerefMut for Locked<'_, T> {
+    fn deref_mut(&mut self) -> &mut T {
+        self.guard.as_mut().expect("held until dropped")
+    }
+}
+
+impl<T: Defer> Drop for Locked<'_, T> {
+    fn drop(&mut self) {
+        if let Some(mut guard) = self.guard.take() {
+            let work = guard.take_deferred();
+            drop(guard);
+            if let Some(work) = work {
+                work.run();
+            }
+        }
+    }
+}
+
+/// Polls a queued waiter, cloning its new waker only outside the mutex.
+///
+/// `check` runs under the mutex and says whether the waiter `key` is done;
+/// while it is not, the node must wake `waker`. If the stored waker would
+/// not wake it, the mutex is released, `waker` is cloned, and the whole poll
+/// runs again (as a second poll would — `check` must allow that, as every
+/// poll must) to store the clone; the displaced waker is dropped after the
+/// mutex is released, like everything the list defers.
+pub(crate) fn poll_registered<'a, T: Defer + 'a, S, const N: usize, R>(
+    lock: impl Fn() -> Locked<'a, T>,
+    list: impl Fn(&mut T) -> &mut WaitList<S, N>,
+    key: usize,
+    waker: &Waker,
+    mut check: impl FnMut(&mut Locked<'a, T>) -> Poll<R>,
+) -> Poll<R> {
+    let mut fresh: Option<Waker> = None;
+    loop {
+        let mut held = lock();
+        if let Poll::Ready(done) = check(&mut held) {
+            return Poll::Ready(done);
+        }
+        let l = list(&mut held);
+        if l.will_wake(key, waker) {
+            return Poll::Pending;
+        }
+        if let Some(fresh) = fresh.take() {
+            l.set_wake(key, Wake::Task(fresh));
+            return Poll::Pending;
+        }
+        drop(held);
+        fresh = Some(waker.clone());
     }
 }
 
@@ -111,7 +264,8 @@ enum Slot<S> {
 }
 
 /// A FIFO of waiters with O(1) push, unlink and removal at any position.
-pub(crate) struct WaitList<S> {
+/// `N`: wake handles kept inline in its deferred bin.
+pub(crate) struct WaitList<S, const N: usize = 1> {
     slots: Vec<Slot<S>>,
     /// Head of the free list of vacant slots.
     free: usize,
@@ -121,9 +275,23 @@ pub(crate) struct WaitList<S> {
     linked: usize,
     /// Occupied slots (linked or not).
     occupied: usize,
+    /// Wake handles to wake or drop once the mutex is released.
+    deferred: Deferred<N>,
 }
 
-impl<S> WaitList<S> {
+impl<S, const N: usize> Defer for WaitList<S, N> {
+    type Work = Deferred<N>;
+    #[inline]
+    fn take_deferred(&mut self) -> Option<Deferred<N>> {
+        if self.deferred.is_empty() {
+            None
+        } else {
+            Some(std::mem::replace(&mut self.deferred, Deferred::new()))
+        }
+    }
+}
+
+impl<S, const N: usize> WaitList<S, N> {
     pub(crate) const fn new() -> Self {
         Self {
             slots: Vec::new(),
@@ -132,6 +300,7 @@ impl<S> WaitList<S> {
             tail: NIL,
             linked: 0,
             occupied: 0,
+            deferred: Deferred::new(),
         }
     }
 
@@ -151,7 +320,8 @@ impl<S> WaitList<S> {
         self.occupied
     }
 
-    /// Appends a waiter; returns the key its owner keeps.
+    /// Appends a waiter; returns the key its owner keeps. `wake` was made
+    /// before the mutex was taken ([`Wake::task`]).
     pub(crate) fn push_back(&mut self, data: S, wake: Wake) -> usize {
         let node = Node {
             prev: self.tail,
@@ -188,9 +358,9 @@ impl<S> WaitList<S> {
         (self.head != NIL).then_some(self.head)
     }
 
-    /// Takes a waiter out of the FIFO (it was notified), keeping its slot
-    /// for the owner; returns how to wake it.
-    pub(crate) fn unlink(&mut self, key: usize) -> Wake {
+    /// Takes a waiter out of the FIFO, keeping its slot (and its wake
+    /// handle) for the owner.
+    pub(crate) fn detach(&mut self, key: usize) {
         let (prev, next) = {
             let node = self.node_mut(key);
             debug_assert!(node.linked, "unlinking a node twice");
@@ -208,25 +378,28 @@ impl<S> WaitList<S> {
             self.node_mut(next).prev = prev;
         }
         self.linked -= 1;
-        std::mem::replace(&mut self.node_mut(key).wake, Wake::Idle)
     }
 
-    /// Takes a waiter out of the FIFO but leaves its wake handle in place
-    /// (and updatable by its owner) for a later [`take_wake`](Self::take_wake).
-    pub(crate) fn detach(&mut self, key: usize) {
-        let wake = self.unlink(key);
-        self.node_mut(key).wake = wake;
+    /// Notifies a waiter: takes it out of the FIFO (keeping its slot for
+    /// the owner, who finds it unlinked) and wakes it once the mutex is
+    /// released.
+    pub(crate) fn notify(&mut self, key: usize) {
+        self.detach(key);
+        self.wake(key);
     }
 
-    /// The wake handle of a node, leaving `Idle` behind.
-    pub(crate) fn take_wake(&mut self, key: usize) -> Wake {
-        std::mem::replace(&mut self.node_mut(key).wake, Wake::Idle)
-    }
-
-    /// Unlinks the first waiter and returns its key and wake handle.
-    pub(crate) fn pop_front(&mut self) -> Option<(usize, Wake)> {
+    /// Notifies the first waiter; returns its key.
+    pub(crate) fn notify_front(&mut self) -> Option<usize> {
         let key = self.front()?;
-        Some((key, self.unlink(key)))
+        self.notify(key);
+        Some(key)
+    }
+
+    /// Wakes the owner of `key` (once the mutex is released), leaving its
+    /// node where it is, with nothing to wake until it registers again.
+    pub(crate) fn wake(&mut self, key: usize) {
+        let wake = std::mem::replace(&mut self.node_mut(key).wake, Wake::Idle);
+        self.deferred.wake.push(wake);
     }
 
     /// Whether the owner's node is still in the FIFO (not yet notified).
@@ -242,38 +415,25 @@ impl<S> WaitList<S> {
         &mut self.node_mut(key).data
     }
 
-    /// Stores the waker to use when this node is notified, cloning only if
-    /// it changed (tasks that are polled again by the same waker pay nothing).
-    pub(crate) fn set_waker(&mut self, key: usize, waker: &Waker) {
-        let node = self.node_mut(key);
-        match &mut node.wake {
-            Wake::Task(old) if old.will_wake(waker) => {}
-            slot => *slot = Wake::Task(waker.clone()),
-        }
+    /// Whether the node's stored waker would wake `waker`'s task (so there
+    /// is nothing to update). Compares pointers only: no foreign code.
+    pub(crate) fn will_wake(&self, key: usize, waker: &Waker) -> bool {
+        matches!(&self.node(key).wake, Wake::Task(stored) if stored.will_wake(waker))
     }
 
-    /// Replaces the wake handle of a node (a blocked thread re-registering
-    /// itself after a wake-up that did not let it in).
+    /// Replaces the wake handle of a node (made before the mutex was taken);
+    /// the old one is dropped once the mutex is released.
     pub(crate) fn set_wake(&mut self, key: usize, wake: Wake) {
-        self.node_mut(key).wake = wake;
-    }
-
-    /// For the owner of `key`, polled again: once notified (unlinked), frees
-    /// the slot and returns its data; until then stores the waker.
-    pub(crate) fn poll_notified(&mut self, key: usize, waker: &Waker) -> Poll<S> {
-        if self.is_linked(key) {
-            self.set_waker(key, waker);
-            Poll::Pending
-        } else {
-            Poll::Ready(self.remove(key))
-        }
+        let old = std::mem::replace(&mut self.node_mut(key).wake, wake);
+        self.deferred.drop.push(old);
     }
 
     /// Frees the owner's slot (unlinking it first if still queued) and
-    /// returns its data. Only the owner calls this, once.
+    /// returns its data. Only the owner calls this, once. Its wake handle
+    /// is dropped once the mutex is released.
     pub(crate) fn remove(&mut self, key: usize) -> S {
         if self.node(key).linked {
-            drop(self.unlink(key));
+            self.detach(key);
         }
         let slot = std::mem::replace(
             &mut self.slots[key],
@@ -284,19 +444,22 @@ impl<S> WaitList<S> {
         self.free = key;
         self.occupied -= 1;
         if self.occupied == 0 && self.slots.len() > 64 {
-            // A burst of waiters is over: give its memory back.
+            // A burst of waiters is over: give its memory back (every slot
+            // is vacant, so no wake handle goes with it).
             self.slots = Vec::new();
             self.free = NIL;
         }
         match slot {
-            Slot::Occupied(node) => node.data,
+            Slot::Occupied(node) => {
+                self.deferred.drop.push(node.wake);
+                node.data
+            }
             Slot::Vacant { .. } => unreachable!("removing a vacant slot"),
         }
     }
 
     /// Keys of the waiters still in the FIFO, front to back.
-    #[cfg(test)]
-    pub(crate) fn keys(&self) -> Keys<'_, S> {
+    pub(crate) fn keys(&self) -> Keys<'_, S, N> {
         Keys {
             list: self,
             next: self.head,
@@ -319,14 +482,12 @@ impl<S> WaitList<S> {
 }
 
 /// Iterator over the keys of queued waiters, front to back.
-#[cfg(test)]
-pub(crate) struct Keys<'a, S> {
-    list: &'a WaitList<S>,
+pub(crate) struct Keys<'a, S, const N: usize> {
+    list: &'a WaitList<S, N>,
     next: usize,
 }
 
-#[cfg(test)]
-impl<S> Iterator for Keys<'_, S> {
+impl<S, const N: usize> Iterator for Keys<'_, S, N> {
     type Item = usize;
     fn next(&mut self) -> Option<usize> {
         if self.next == NIL {
@@ -338,20 +499,19 @@ impl<S> Iterator for Keys<'_, S> {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(warden_model)))]
 mod tests {
     use super::*;
 
     #[test]
     fn fifo_order_and_removal_in_the_middle() {
-        let mut list = WaitList::new();
+        let mut list: WaitList<char> = WaitList::new();
         let a = list.push_back('a', Wake::Idle);
         let b = list.push_back('b', Wake::Idle);
         let c = list.push_back('c', Wake::Idle);
         assert_eq!(list.remove(b), 'b');
         assert_eq!(list.keys().collect::<Vec<_>>(), vec![a, c]);
-        let (first, _) = list.pop_front().unwrap();
-        assert_eq!(first, a);
+        assert_eq!(list.notify_front(), Some(a));
         assert!(!list.is_linked(a));
         assert_eq!(list.len(), 1);
         assert_eq!(list.occupied(), 2);
@@ -363,7 +523,7 @@ mod tests {
 
     #[test]
     fn memory_is_returned_after_a_burst() {
-        let mut list = WaitList::new();
+        let mut list: WaitList<i32> = WaitList::new();
         let keys: Vec<_> = (0..100).map(|i| list.push_back(i, Wake::Idle)).collect();
         for k in keys {
             list.remove(k);
@@ -371,5 +531,50 @@ mod tests {
         assert_eq!(list.occupied(), 0);
         assert!(list.slots.is_empty());
         assert!(list.front().is_none());
+    }
+
+    #[test]
+    fn wakes_and_drops_are_deferred_to_the_guard() {
+        let (waker, counter) = counting_waker();
+        let mut list: WaitList<()> = WaitList::new();
+        let a = list.push_back((), Wake::task(&waker));
+        let b = list.push_back((), Wake::task(&waker));
+        list.notify(a);
+        list.remove(b);
+        assert_eq!(
+            counter.wakes.load(SeqCst),
+            0,
+            "nothing woken under the lock"
+        );
+        assert_eq!(
+            Arc::strong_count(&counter),
+            4,
+            "ours, `waker`, two in the list"
+        );
+        list.take_deferred().expect("work deferred").run();
+        assert_eq!(counter.wakes.load(SeqCst), 1, "the notified one is woken");
+        assert_eq!(
+            Arc::strong_count(&counter),
+            2,
+            "both clones in the list gone"
+        );
+        assert!(list.take_deferred().is_none());
+    }
+
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+
+    #[derive(Default)]
+    struct Counter {
+        wakes: AtomicUsize,
+    }
+    impl std::task::Wake for Counter {
+        fn wake(self: Arc<Self>) {
+            self.wakes.fetch_add(1, SeqCst);
+        }
+    }
+    fn counting_waker() -> (Waker, Arc<Counter>) {
+        let counter = Arc::new(Counter::default());
+        (Waker::from(counter.clone()), counter)
     }
 }

@@ -4,10 +4,12 @@
 //! # State
 //!
 //! ```text
-//! state: usize = WOKEN | QUEUED | LOCKED
-//!                ^^^^^   ^^^^^^   ^^^^^^ bit 0: held
-//!                |       bit 1: someone waits in `queue`
-//!                bit 2: the first waiter has been woken and not yet looked
+//! state: usize = overtakes << 3 | WOKEN | QUEUED | LOCKED
+//!                ^^^^^^^^^        ^^^^^   ^^^^^^   ^^^^^^ bit 0: held
+//!                |                |       bit 1: someone waits in `queue`
+//!                |                bit 2: the first waiter has been woken
+//!                |                       and has not looked yet
+//!                bits 3..: how often the first waiter was overtaken
 //! ```
 //!
 //! * **Fast paths.** Uncontended, acquiring is one compare-exchange from 0
@@ -16,9 +18,10 @@
 //!   `LOCKED`): the first waiter is already on its way, there is nobody to
 //!   wake. Only a release with waiters and no one woken takes the mutex.
 //! * **`QUEUED` and `WOKEN` change only under the queue's mutex.** Outside
-//!   it, the only writes to `state` set `LOCKED` on a free lock (a taker)
-//!   or clear it (the holder). So whoever holds both the lock and the mutex
-//!   may `store` the state outright; everyone else uses compare-exchange.
+//!   it, the only writes to `state` set `LOCKED` on a free lock (a taker,
+//!   counting an overtake if someone waits) or clear it (the holder). So
+//!   whoever holds both the lock and the mutex may `store` the state
+//!   outright; everyone else uses compare-exchange.
 //!
 //! # Policy
 //!
@@ -29,47 +32,59 @@
 //! running, asking again). Letting the running task go on instead of
 //! switching to the waiter is what makes a contended lock fast.
 //!
-//! Barging is bounded: a woken waiter that finds the lock taken is
-//! *overtaken*, and once overtaken [`HAND_OFF_AFTER`] times it is handed the
-//! lock directly by the next release (the lock never becomes free, so no
-//! one can barge). A count, not a timeout as in Go's `sync.Mutex`, so the
+//! Barging is bounded, and the bound is kept where the barging happens, not
+//! by the waiter (which may never get to run: a task that releases and
+//! re-acquires in a loop without yielding keeps it off the CPU). Every
+//! acquire that takes a free lock while someone waits counts one *overtake*
+//! in `state`, in the same compare-exchange that takes the lock; the release
+//! that ends the [`HAND_OFF_AFTER`]-th overtake hands the lock to the first
+//! waiter directly (it never becomes free, so nobody can barge again), and
+//! so does the release after a woken waiter looked and found the lock taken
+//! that often. A count, not a timeout as in Go's `sync.Mutex`, so the
 //! bound is exact and tests can check it.
 //!
 //! Invariants, kept under the mutex:
 //!
 //! * The lock free with waiters queued ⇒ `WOKEN` (the first waiter will
 //!   look, or passes the wake-up on if it is dropped).
-//! * The first waiter due a hand-off ⇒ the lock is held and `WOKEN` is
-//!   clear (so its holder's release takes the mutex and hands it over).
+//! * The lock free ⇒ fewer than [`HAND_OFF_AFTER`] overtakes (the release
+//!   that would free it with that many hands it over instead).
+//! * Overtakes are counted only while someone waits; they go back to 0
+//!   when the first waiter takes the lock or the queue empties.
 
+use std::num::NonZeroU64;
 use std::task::{Context, Poll};
 
 use super::lazy::LazyList;
-use super::list::{NOT_QUEUED, WaitList, Wake};
+use super::list::{NOT_QUEUED, WaitList, Wake, poll_registered};
 use crate::sync::{AtomicUsize, Ordering};
 
 const LOCKED: usize = 1;
 const QUEUED: usize = 2;
 const WOKEN: usize = 4;
+/// One overtake of the first waiter, in `state`'s count (bits 3..).
+const OVERTAKE: usize = 8;
+/// The overtake count's bits.
+const OVERTAKES: usize = !(OVERTAKE - 1);
 
-/// How many times a woken waiter can find the lock taken before it is
-/// handed the lock at the next release. 1: the first time. (Larger values
-/// measured no faster in `benches`' `lock_contended` and weaken the bound.)
-pub(crate) const HAND_OFF_AFTER: u32 = 1;
+/// How many times the first waiter can be overtaken (a running task takes
+/// the lock it was woken for) before the lock is handed to it. Measured in
+/// `benches`' `lock_contended` (see the book's Performance appendix): each
+/// step trades one task switch per `HAND_OFF_AFTER + 1` contended
+/// acquisitions against a waiter's wait.
+const HAND_OFF_AFTER: usize = 1;
 
-/// A waiter's standing in the queue. Handed the lock = unlinked; woken =
-/// first in line with `WOKEN` set.
-#[derive(Default)]
-struct Waiter {
-    /// Times it was woken and found the lock taken.
-    overtaken: u32,
-}
-
-type Queue = WaitList<Waiter>;
+type Queue = WaitList<()>;
 
 pub(crate) struct RawLock {
     state: AtomicUsize,
-    queue: LazyList<Waiter>,
+    queue: LazyList<()>,
+}
+
+/// The overtakes counted in `s`.
+#[inline]
+fn overtakes(s: usize) -> usize {
+    s >> OVERTAKE.trailing_zeros()
 }
 
 impl RawLock {
@@ -86,6 +101,12 @@ impl RawLock {
     /// its way to take it).
     pub(crate) fn is_locked(&self) -> bool {
         self.state.load(Ordering::Acquire) & LOCKED != 0
+    }
+
+    /// This lock's identity, the same wherever the lock moves (see
+    /// [`LazyList::id`]); allocates the queue on first use.
+    pub(crate) fn id(&self) -> NonZeroU64 {
+        self.queue.id()
     }
 
     /// Waiter records still allocated (queued, or handed the lock but not
@@ -107,14 +128,14 @@ impl RawLock {
         }
     }
 
-    /// Takes a free lock that has waiters (`QUEUED` set): the one write to
-    /// `state` allowed without the mutex.
+    /// Takes a free lock that has waiters (`QUEUED` set), counting the
+    /// overtake: the one write to `state` allowed without the mutex.
     #[cold]
     fn barge(&self, mut s: usize) -> bool {
         while s & LOCKED == 0 {
             match self.state.compare_exchange_weak(
                 s,
-                s | LOCKED,
+                taken(s),
                 Ordering::Acquire,
                 Ordering::Relaxed,
             ) {
@@ -139,9 +160,10 @@ impl RawLock {
 
     #[cold]
     fn release_contended(&self, mut s: usize) {
-        // With the first waiter already woken, freeing the lock is all
-        // there is to do; otherwise someone must be woken, under the mutex.
-        while s & WOKEN != 0 || s & QUEUED == 0 {
+        // With the first waiter already woken and not yet due, freeing the
+        // lock is all there is to do; otherwise someone must be woken or
+        // handed the lock, under the mutex.
+        while s & QUEUED == 0 || (s & WOKEN != 0 && overtakes(s) < HAND_OFF_AFTER) {
             match self.state.compare_exchange_weak(
                 s,
                 s & !LOCKED,
@@ -153,47 +175,45 @@ impl RawLock {
             }
         }
         let mut q = self.queue.lock();
-        let wake = self.release_locked(&mut q);
-        drop(q);
-        wake.wake();
+        self.release_locked(&mut q);
     }
 
-    /// Release under the queue mutex, by the holder. Returns whom to wake
-    /// once the mutex is released.
-    fn release_locked(&self, q: &mut Queue) -> Wake {
+    /// Release under the queue mutex, by the holder (nobody else can write
+    /// `state` meanwhile: the lock is held and so is the mutex). Whom to
+    /// wake is woken when the mutex is released.
+    fn release_locked(&self, q: &mut Queue) {
         let s = self.state.load(Ordering::Relaxed);
         let Some(first) = q.front() else {
             // The last waiter left since the caller looked (`QUEUED` is
             // clear): a plain unlock.
             self.state.store(0, Ordering::Release);
-            return Wake::Idle;
+            return;
         };
-        if q.data(first).overtaken >= HAND_OFF_AFTER {
+        if overtakes(s) >= HAND_OFF_AFTER {
             // Hand over: the lock stays held, now by `first`, which learns
             // it under this mutex (that is the happens-before edge).
-            let wake = q.unlink(first);
+            q.notify(first);
             let queued = if q.is_empty() { 0 } else { QUEUED };
             self.state.store(LOCKED | queued, Ordering::Relaxed);
-            return wake;
+            return;
         }
-        self.state.store(QUEUED | WOKEN, Ordering::Release);
-        if s & WOKEN != 0 {
-            // Already on its way: one wake-up is enough.
-            Wake::Idle
-        } else {
-            q.take_wake(first)
-        }
+        self.state
+            .store(QUEUED | WOKEN | (s & OVERTAKES), Ordering::Release);
+        if s & WOKEN == 0 {
+            q.wake(first);
+        } // else already on its way: one wake-up is enough.
     }
 
     /// Called when `try_acquire` failed: takes the lock if it is free after
     /// all (returns `None`), else queues the caller and returns its key.
+    /// `wake` was made before the mutex is taken.
     #[cold]
     pub(crate) fn enqueue(&self, wake: Wake) -> Option<usize> {
         let mut q = self.queue.lock();
         let mut s = self.state.load(Ordering::Relaxed);
         loop {
             let (new, order) = if s & LOCKED == 0 {
-                (s | LOCKED, Ordering::Acquire)
+                (taken(s), Ordering::Acquire)
             } else if s & QUEUED == 0 {
                 // The holder's release now fails its fast path and waits
                 // for this mutex, so it will see us.
@@ -205,12 +225,16 @@ impl RawLock {
                 .state
                 .compare_exchange(s, new, order, Ordering::Relaxed)
             {
-                Ok(_) if s & LOCKED == 0 => return None,
+                Ok(_) if s & LOCKED == 0 => {
+                    drop(q);
+                    drop(wake); // not needed: dropped outside the mutex
+                    return None;
+                }
                 Ok(_) => break,
                 Err(actual) => s = actual,
             }
         }
-        Some(q.push_back(Waiter::default(), wake))
+        Some(q.push_back((), wake))
     }
 
     /// The queued waiter `key` looks at the lock: `true` if it now holds
@@ -229,10 +253,11 @@ impl RawLock {
         let mut s = self.state.load(Ordering::Relaxed);
         loop {
             if s & LOCKED == 0 {
-                // Free (so `WOKEN` is set, and it is our wake-up): take it.
+                // Free (so `WOKEN` is set, and it is our wake-up): take it,
+                // and the overtakes that were counted against us are over.
                 match self.state.compare_exchange_weak(
                     s,
-                    (s | LOCKED) & !WOKEN,
+                    (s | LOCKED) & !(WOKEN | OVERTAKES),
                     Ordering::Acquire,
                     Ordering::Relaxed,
                 ) {
@@ -247,20 +272,19 @@ impl RawLock {
                     Err(actual) => s = actual,
                 }
             } else if s & WOKEN != 0 {
-                // Woken, but someone took the lock first. A compare-exchange,
-                // not a plain clear: if the holder frees the lock meanwhile,
-                // we must see it and take it (nobody else would wake us).
+                // Woken, but someone took the lock first (and counted it).
+                // A compare-exchange, not a plain clear: if the holder frees
+                // the lock meanwhile, we must see it and take it (nobody
+                // else would wake us). With `WOKEN` clear, the holder's
+                // release comes to the mutex: it wakes us again, or hands
+                // us the lock once we are due.
                 match self.state.compare_exchange_weak(
                     s,
                     s & !WOKEN,
                     Ordering::Relaxed,
                     Ordering::Relaxed,
                 ) {
-                    Ok(_) => {
-                        let waiter = q.data_mut(key);
-                        waiter.overtaken = waiter.overtaken.saturating_add(1);
-                        return false;
-                    }
+                    Ok(_) => return false,
                     Err(actual) => s = actual,
                 }
             } else {
@@ -277,7 +301,7 @@ impl RawLock {
         if *key == NOT_QUEUED {
             // Callers try their inlined fast path first; `enqueue` tries
             // once more under the mutex, so no retry here.
-            return match self.enqueue(Wake::Task(cx.waker().clone())) {
+            return match self.enqueue(Wake::task(cx.waker())) {
                 None => Poll::Ready(()),
                 Some(k) => {
                     debug_assert_ne!(k, NOT_QUEUED, "a waiter key is a slot index");
@@ -286,14 +310,24 @@ impl RawLock {
                 }
             };
         }
-        let mut q = self.queue.lock();
-        if self.look(&mut q, *key) {
+        let k = *key;
+        let ready = poll_registered(
+            || self.queue.lock(),
+            |q| q,
+            k,
+            cx.waker(),
+            |q| {
+                if self.look(q, k) {
+                    Poll::Ready(())
+                } else {
+                    Poll::Pending
+                }
+            },
+        );
+        if ready.is_ready() {
             *key = NOT_QUEUED;
-            Poll::Ready(())
-        } else {
-            q.set_waker(*key, cx.waker());
-            Poll::Pending
         }
+        ready
     }
 
     /// For a dropped future whose waiter record is `key`: withdraws it (see
@@ -310,27 +344,24 @@ impl RawLock {
     /// lock if it had been handed over, passes its wake-up on if it was
     /// woken to take a free lock.
     #[cold]
-    pub(crate) fn cancel(&self, key: usize) {
+    fn cancel(&self, key: usize) {
         let mut q = self.queue.lock();
         let linked = q.is_linked(key);
         let was_first = q.front() == Some(key);
         q.remove(key);
-        let wake = if !linked {
-            self.release_locked(&mut q)
+        if !linked {
+            self.release_locked(&mut q);
         } else if q.is_empty() {
             // Others may set or clear `LOCKED` meanwhile; the rest is ours.
-            self.state.fetch_and(!(QUEUED | WOKEN), Ordering::Relaxed);
-            Wake::Idle
+            self.state
+                .fetch_and(!(QUEUED | WOKEN | OVERTAKES), Ordering::Relaxed);
         } else if was_first && self.state.load(Ordering::Relaxed) & WOKEN != 0 {
             // It had been woken and not looked yet: the new first waiter
-            // takes over that wake-up (`WOKEN` stays set, now for it).
+            // takes over that wake-up (`WOKEN` stays set, now for it, and
+            // so do the overtakes counted: the bound only gets tighter).
             let first = q.front().expect("checked non-empty");
-            q.take_wake(first)
-        } else {
-            Wake::Idle
-        };
-        drop(q);
-        wake.wake();
+            q.wake(first);
+        }
     }
 
     /// Waits for the lock on this thread.
@@ -354,11 +385,17 @@ impl RawLock {
     }
 }
 
-impl Drop for RawLock {
-    fn drop(&mut self) {
-        debug_assert!(
-            self.queue.records() == 0,
-            "a lock dropped with waiters registered"
-        );
+/// The state after taking the free lock `s`: held, and one more overtake
+/// of the first waiter if anyone waits.
+#[inline]
+fn taken(s: usize) -> usize {
+    if s & QUEUED == 0 {
+        s | LOCKED
+    } else {
+        (s | LOCKED) + OVERTAKE
     }
 }
+
+// No `Drop`: a lock dropped with waiter records (their futures forgotten
+// with `mem::forget`, which is safe) just frees them with its queue; a
+// leaked wait is only a leak.

@@ -1,5 +1,5 @@
-//! The fair counting semaphore under `Lock`, `RLock`, `Semaphore` and
-//! `BoundedSemaphore`.
+//! The fair counting semaphore under `Semaphore`, `BoundedSemaphore` and
+//! `RLock` (`Lock` has its own core, `raw::lock`, with bounded barging).
 //!
 //! # State
 //!
@@ -31,8 +31,8 @@ use std::task::{Context, Poll};
 
 use super::lazy::LazyBox;
 pub(crate) use super::list::NOT_QUEUED;
-use super::list::{WaitList, Wake, Wakes};
-use crate::sync::{AtomicUsize, Mutex, MutexGuard, Ordering};
+use super::list::{Defer, Deferred, Locked, WaitList, Wake, poll_registered};
+use crate::sync::{AtomicUsize, Mutex, Ordering};
 
 const QUEUED: usize = 1;
 const ONE: usize = 1 << 1;
@@ -45,6 +45,10 @@ struct Need {
     wanted: usize,
     /// Permits handed to it so far (all of them once it is unlinked).
     got: usize,
+    /// For `RLock`: the word of the owner (task or thread) that queued it,
+    /// so the owner's other queued acquires can be found once it holds the
+    /// lock; 0 for a semaphore.
+    owner: u64,
 }
 
 struct Queue {
@@ -57,6 +61,14 @@ struct Queue {
     /// not in the semaphore, so that neither the semaphore nor its permits
     /// carry a word for it; `forget` is rare enough to take the mutex.
     forgotten: usize,
+}
+
+impl Defer for Queue {
+    type Work = Deferred;
+    #[inline]
+    fn take_deferred(&mut self) -> Option<Deferred> {
+        self.list.take_deferred()
+    }
 }
 
 pub(crate) struct RawSemaphore {
@@ -78,16 +90,18 @@ impl RawSemaphore {
         }
     }
 
-    fn queue(&self) -> MutexGuard<'_, Queue> {
-        self.queue
-            .get_or_init(|| {
-                Mutex::new(Queue {
-                    list: WaitList::new(),
-                    held: 0,
-                    forgotten: 0,
+    fn queue(&self) -> Locked<'_, Queue> {
+        Locked::new(
+            self.queue
+                .get_or_init(|| {
+                    Mutex::new(Queue {
+                        list: WaitList::new(),
+                        held: 0,
+                        forgotten: 0,
+                    })
                 })
-            })
-            .lock()
+                .lock(),
+        )
     }
 
     /// Free permits (0 while anyone waits).
@@ -188,15 +202,13 @@ impl RawSemaphore {
 
     #[cold]
     fn release_slow(&self, n: usize) {
-        let mut q = self.queue();
-        let mut wakes = self.release_locked(&mut q, n);
-        drop(q);
-        wakes.wake_all();
+        self.release_locked(&mut self.queue(), n);
     }
 
-    /// Release under the queue mutex. `QUEUED` may have been cleared since
+    /// Release under the queue mutex (whom it grants permits to is woken
+    /// when the mutex is released). `QUEUED` may have been cleared since
     /// the caller looked, so look again.
-    fn release_locked(&self, q: &mut Queue, mut n: usize) -> Wakes {
+    fn release_locked(&self, q: &mut Queue, mut n: usize) {
         let mut s = self.state.load(Ordering::Relaxed);
         while s & QUEUED == 0 {
             let new = s
@@ -207,7 +219,7 @@ impl RawSemaphore {
                 .state
                 .compare_exchange_weak(s, new, Ordering::Release, Ordering::Relaxed)
             {
-                Ok(_) => return Wakes::new(),
+                Ok(_) => return,
                 Err(actual) => s = actual,
             }
         }
@@ -218,7 +230,6 @@ impl RawSemaphore {
             too_many_permits(q.held, n);
         }
         // `QUEUED` is set and we hold the mutex: `state` is ours to write.
-        let mut wakes = Wakes::new();
         while n > 0 {
             let Some(key) = q.list.front() else { break };
             let need = q.list.data_mut(key);
@@ -228,20 +239,21 @@ impl RawSemaphore {
             q.held += give;
             if need.got == need.wanted {
                 q.held -= need.wanted;
-                wakes.push(q.list.unlink(key));
+                q.list.notify(key);
             }
         }
         if q.list.is_empty() {
             // Nobody waits any more: clear `QUEUED`, free what is left.
             self.state.store(n << 1, Ordering::Release);
         }
-        wakes
     }
 
     /// Called when `try_acquire` failed: queues the caller for `n` permits,
     /// taking what is free now. Returns `None` if it got all `n` after all.
+    /// `wake` was made before the mutex is taken; `owner` tags the record
+    /// (see [`Need::owner`]).
     #[cold]
-    pub(crate) fn enqueue(&self, n: usize, wake: Wake) -> Option<usize> {
+    pub(crate) fn enqueue(&self, n: usize, owner: u64, wake: Wake) -> Option<usize> {
         let mut q = self.queue();
         let mut s = self.state.load(Ordering::Relaxed);
         let got = loop {
@@ -257,32 +269,76 @@ impl RawSemaphore {
                 .state
                 .compare_exchange(s, new, Ordering::Acquire, Ordering::Relaxed)
             {
-                Ok(_) if got == n => return None,
+                Ok(_) if got == n => {
+                    drop(q);
+                    drop(wake); // not needed: dropped outside the mutex
+                    return None;
+                }
                 Ok(_) => break got,
                 Err(actual) => s = actual,
             }
         };
         q.held += got;
-        Some(q.list.push_back(Need { wanted: n, got }, wake))
+        Some(q.list.push_back(
+            Need {
+                wanted: n,
+                got,
+                owner,
+            },
+            wake,
+        ))
     }
 
     /// Polls the queued waiter `key`. `Ready(n)` means its `n` permits are
     /// the caller's and `key` is freed.
     pub(crate) fn poll_queued(&self, key: usize, cx: &mut Context<'_>) -> Poll<usize> {
-        self.queue()
+        poll_registered(
+            || self.queue(),
+            |q| &mut q.list,
+            key,
+            cx.waker(),
+            |q| {
+                if q.list.is_linked(key) {
+                    Poll::Pending
+                } else {
+                    Poll::Ready(q.list.remove(key).wanted)
+                }
+            },
+        )
+    }
+
+    /// Wakes every queued waiter tagged with `owner` (other than the
+    /// caller's own record, which is gone by now): for `RLock`, whose owner
+    /// just took the lock, so that its other queued acquires — branches of
+    /// the same task — re-enter instead of waiting behind it.
+    #[cold]
+    pub(crate) fn wake_owned_by(&self, owner: u64) {
+        let mut q = self.queue();
+        let mine: Vec<usize> = q
             .list
-            .poll_notified(key, cx.waker())
-            .map(|need| need.wanted)
+            .keys()
+            .filter(|&k| q.list.data(k).owner == owner)
+            .collect();
+        for key in mine {
+            q.list.wake(key);
+        }
     }
 
     /// Polls for `n` permits on behalf of a future whose waiter record is
-    /// `key` ([`NOT_QUEUED`] before it queues). `Ready` means the permits
-    /// are the caller's and `key` is `NOT_QUEUED` again.
-    pub(crate) fn poll_acquire(&self, n: usize, key: &mut usize, cx: &mut Context<'_>) -> Poll<()> {
+    /// `key` ([`NOT_QUEUED`] before it queues), tagged with `owner` (see
+    /// [`Need::owner`]). `Ready` means the permits are the caller's and
+    /// `key` is `NOT_QUEUED` again.
+    pub(crate) fn poll_acquire(
+        &self,
+        n: usize,
+        owner: u64,
+        key: &mut usize,
+        cx: &mut Context<'_>,
+    ) -> Poll<()> {
         if *key == NOT_QUEUED {
             // Callers try their inlined fast path first; `enqueue` tries
             // once more under the mutex, so no retry here.
-            return match self.enqueue(n, Wake::Task(cx.waker().clone())) {
+            return match self.enqueue(n, owner, Wake::task(cx.waker())) {
                 None => Poll::Ready(()),
                 Some(k) => {
                     debug_assert_ne!(k, NOT_QUEUED, "a waiter key is a slot index");
@@ -327,9 +383,7 @@ impl RawSemaphore {
             return false;
         };
         q.forgotten = left;
-        let mut wakes = self.release_locked(&mut q, n);
-        drop(q);
-        wakes.wake_all();
+        self.release_locked(&mut q, n);
         true
     }
 
@@ -348,19 +402,18 @@ impl RawSemaphore {
         };
         // Even with nothing to give back, a release of 0 clears `QUEUED`
         // if this was the last waiter.
-        let mut wakes = self.release_locked(&mut q, give_back);
-        drop(q);
-        wakes.wake_all();
+        self.release_locked(&mut q, give_back);
     }
 
-    /// Waits for `n` permits on this thread.
+    /// Waits for `n` permits on this thread, as `owner` (see
+    /// [`Need::owner`]).
     #[track_caller]
-    pub(crate) fn acquire_blocking(&self, n: usize, method: &str) {
+    pub(crate) fn acquire_blocking(&self, n: usize, owner: u64, method: &str) {
         if self.try_acquire(n) {
             return;
         }
         crate::blocking::assert_may_block(method);
-        let Some(key) = self.enqueue(n, Wake::current_thread()) else {
+        let Some(key) = self.enqueue(n, owner, Wake::current_thread()) else {
             return;
         };
         loop {
@@ -374,16 +427,9 @@ impl RawSemaphore {
     }
 }
 
-impl Drop for RawSemaphore {
-    fn drop(&mut self) {
-        debug_assert!(
-            self.queue
-                .get()
-                .is_none_or(|q| q.lock().list.occupied() == 0),
-            "a semaphore dropped with waiters registered"
-        );
-    }
-}
+// No `Drop`: a semaphore dropped with waiter records (their futures
+// forgotten with `mem::forget`, which is safe) just frees them with its
+// queue; a leaked wait is only a leak.
 
 #[inline]
 #[track_caller]
