@@ -7,6 +7,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
+use crate::blocking::Twin;
 use crate::error::BrokenBarrierError;
 use crate::raw::list::{Defer, Deferred, Locked, WaitList, Wake, poll_registered};
 use crate::sync::Mutex;
@@ -433,7 +434,13 @@ impl Barrier {
     /// ```
     #[track_caller]
     pub fn wait_blocking(&self) -> WaitOutcome {
-        self.wait_blocking_until(None, "Barrier::wait_blocking")
+        self.wait_blocking_until(
+            None,
+            &Twin {
+                method: "Barrier::wait_blocking",
+                instead: "barrier.wait().await",
+            },
+        )
     }
 
     /// Waits on this thread for at most `timeout`; on timeout the barrier
@@ -457,18 +464,24 @@ impl Barrier {
     #[track_caller]
     pub fn wait_timeout_blocking(&self, timeout: Duration) -> WaitOutcome {
         let deadline = Instant::now().checked_add(timeout);
-        self.wait_blocking_until(deadline, "Barrier::wait_timeout_blocking")
+        self.wait_blocking_until(
+            deadline,
+            &Twin {
+                method: "Barrier::wait_timeout_blocking",
+                instead: "barrier.wait_timeout(d).await",
+            },
+        )
     }
 
     #[track_caller]
-    fn wait_blocking_until(&self, deadline: Option<Instant>, method: &str) -> WaitOutcome {
+    fn wait_blocking_until(&self, deadline: Option<Instant>, twin: &Twin) -> WaitOutcome {
         let mut key = match self.arrive(Wake::current_thread()) {
             Arrive::Done(outcome) => return outcome,
             Arrive::Queued(key) => key,
         };
         if !crate::blocking::may_block() {
             self.withdraw(key);
-            crate::blocking::refuse(method);
+            crate::blocking::refuse(twin);
         }
         let mut timed_out = false;
         loop {

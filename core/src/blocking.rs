@@ -1,54 +1,54 @@
 //! The line the blocking twins must not cross: an async runtime's worker.
 
+use std::panic::Location;
+
+/// A blocking twin, named for its refusal message: the method, and the
+/// async call to use instead.
+pub(crate) struct Twin {
+    /// `Type::method_blocking`.
+    pub(crate) method: &'static str,
+    /// What to write in async code instead, e.g. `lock.acquire().await`.
+    pub(crate) instead: &'static str,
+}
+
 /// Panics if the current thread drives async tasks, where blocking would
-/// stall every task scheduled on it. `method` names the blocking twin.
-/// Call it only when the caller is about to wait.
+/// stall every task scheduled on it. Call it only when the caller is about
+/// to wait.
 #[track_caller]
-pub(crate) fn assert_may_block(method: &str) {
+pub(crate) fn assert_may_block(twin: &Twin) {
     if !may_block() {
-        refuse(method);
+        refuse(twin);
     }
 }
 
-/// Whether this thread may block: not a runtime worker, nor the thread in
-/// a runtime's `block_on`.
-///
-/// tokio draws this line for its own blocking calls (`Handle::block_on`,
-/// `Mutex::blocking_lock`) and exposes no query for it, so we ask it the
-/// only way it answers: a blocking receive on an already-closed channel,
-/// which returns at once where blocking is allowed and panics on a worker.
-/// (tokio prints its own panic message before we raise ours.) Only reached
-/// on the slow path, when the caller would really have to wait.
+/// Whether this thread may block: not a tokio runtime worker, nor the
+/// thread that drives a current-thread runtime (inside its `block_on`).
+/// `tokio::runtime::worker_index` draws exactly that line: it is `None` on
+/// plain threads, in `spawn_blocking` and on a multi-thread runtime's
+/// `block_on` thread (which runs no tasks but its own future). A plain
+/// query: no probing panic, nothing a panic hook could see.
 pub(crate) fn may_block() -> bool {
     #[cfg(not(warden_model))]
     {
-        if tokio::runtime::Handle::try_current().is_err() {
-            return true; // a plain thread: no runtime to stall
-        }
-        std::panic::catch_unwind(|| {
-            let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-            drop(tx);
-            let _closed = rx.blocking_recv();
-        })
-        .is_ok()
+        tokio::runtime::worker_index().is_none()
     }
     #[cfg(warden_model)]
     true
 }
 
-/// The panic of a blocking twin called where it must not wait.
+/// The panic of a blocking twin called where it must not wait, at the
+/// caller's location (every function between the public method and here is
+/// `#[track_caller]`).
 #[cold]
 #[track_caller]
-pub(crate) fn refuse(method: &str) -> ! {
-    let async_method = method.strip_suffix("_blocking").unwrap_or(method);
-    // Event has no async `wait_timeout`: its timeout is tokio's.
-    let async_call = match async_method {
-        "Event::wait_timeout" => "tokio::time::timeout(d, Event::wait(..)).await".to_owned(),
-        other => format!("{other}(..).await"),
-    };
+pub(crate) fn refuse(twin: &Twin) -> ! {
+    let Twin { method, instead } = twin;
     panic!(
-        "{method} was called on a thread that runs async tasks, where waiting \
-         would stall every task on it; use `{async_call}` in async code, or \
-         call {method} from `tokio::task::spawn_blocking` or a plain thread"
+        "{method} was called at {at} on a thread that runs async tasks (a tokio \
+         runtime worker, or the thread inside a current-thread runtime's \
+         block_on), where waiting would stall every task on it; use \
+         `{instead}` in async code, or call {method} from \
+         tokio::task::spawn_blocking or a plain thread",
+        at = Location::caller(),
     );
 }

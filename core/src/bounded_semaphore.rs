@@ -4,6 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use crate::Semaphore;
+use crate::blocking::Twin;
 use crate::error::TooManyReleases;
 use crate::semaphore::{
     OwnedSemaphorePermit, OwnedSource, SemaphoreAcquire, SemaphoreAcquireOwned, SemaphorePermit,
@@ -248,9 +249,14 @@ impl BoundedSemaphore {
     #[track_caller]
     pub fn acquire_blocking(&self) -> SemaphorePermit<'_> {
         self.assert_within_bound(1);
-        self.sem
-            .raw
-            .acquire_blocking(1, 0, "BoundedSemaphore::acquire_blocking");
+        self.sem.raw.acquire_blocking(
+            1,
+            0,
+            &Twin {
+                method: "BoundedSemaphore::acquire_blocking",
+                instead: "sem.acquire().await",
+            },
+        );
         SemaphorePermit::new(&self.sem.raw, 1, true)
     }
 
@@ -269,9 +275,14 @@ impl BoundedSemaphore {
     pub fn acquire_many_blocking(&self, n: usize) -> SemaphorePermit<'_> {
         self.assert_within_bound(n);
         if n > 0 {
-            self.sem
-                .raw
-                .acquire_blocking(n, 0, "BoundedSemaphore::acquire_many_blocking");
+            self.sem.raw.acquire_blocking(
+                n,
+                0,
+                &Twin {
+                    method: "BoundedSemaphore::acquire_many_blocking",
+                    instead: "sem.acquire_many(n).await",
+                },
+            );
         }
         SemaphorePermit::new(&self.sem.raw, n, true)
     }

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
+use crate::blocking::Twin;
 use crate::lock::{Lock, LockGuard, OwnedLockGuard};
 use crate::raw::lazy::LazyList;
 use crate::raw::list::{Locked, WaitList, Wake};
@@ -351,6 +352,69 @@ impl Condition {
         }
     }
 
+    /// Waits until `pred` holds, for at most `timeout` in all: Python's
+    /// `wait_for(predicate, timeout)`. Checks first; then waits for
+    /// notifications, re-checking `pred` under the lock after each, until it
+    /// holds or the time is up. Returns the guard (the lock is held again
+    /// either way) and the predicate's last value: `false` means it still
+    /// did not hold when the time ran out.
+    ///
+    /// Unlike `tokio::time::timeout(d, cond.wait_for(guard, pred))`, which
+    /// drops the guard (and with it the lock) when the time runs out, this
+    /// gives the guard back, as Python's `wait_for` returns with the lock
+    /// held. Needs a tokio runtime with time enabled.
+    ///
+    /// # Panics
+    ///
+    /// If this condition was used before with a different lock, if `pred`
+    /// panics (the guard drops, releasing the lock), or outside a tokio
+    /// runtime with the time driver.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe, as [`wait`](Condition::wait): dropping the future drops
+    /// the guard and passes on a notification it had taken.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// use std::time::Duration;
+    /// let (lock, cond) = (warden::Lock::new(0), warden::Condition::new());
+    /// // Nobody makes it positive: after 50 ms, the guard comes back anyway.
+    /// let (mut n, ok) = cond
+    ///     .wait_for_timeout(lock.acquire().await, Duration::from_millis(50), |n| *n > 0)
+    ///     .await;
+    /// assert!(!ok);
+    /// *n += 1; // the lock is still ours
+    /// # }
+    /// ```
+    pub async fn wait_for_timeout<G: ConditionGuard>(
+        &self,
+        mut guard: G,
+        timeout: Duration,
+        mut pred: impl FnMut(&mut G::Target) -> bool,
+    ) -> (G, bool) {
+        let deadline = tokio::time::Instant::now().checked_add(timeout);
+        loop {
+            if pred(&mut *guard) {
+                return (guard, true);
+            }
+            let left = match deadline {
+                // A timeout too large to represent is no timeout.
+                None => Duration::MAX,
+                Some(deadline) => deadline.saturating_duration_since(tokio::time::Instant::now()),
+            };
+            if left.is_zero() {
+                return (guard, false);
+            }
+            guard = if deadline.is_some() {
+                self.wait_timeout(guard, left).await.0
+            } else {
+                self.wait(guard).await
+            };
+        }
+    }
+
     /// Waits on this thread: the blocking twin of [`wait`](Condition::wait).
     ///
     /// # Panics
@@ -378,8 +442,15 @@ impl Condition {
     /// ```
     #[track_caller]
     pub fn wait_blocking<G: ConditionGuard>(&self, guard: G) -> G {
-        self.wait_blocking_until(guard, None, "Condition::wait_blocking")
-            .0
+        self.wait_blocking_until(
+            guard,
+            None,
+            &Twin {
+                method: "Condition::wait_blocking",
+                instead: "cond.wait(guard).await",
+            },
+        )
+        .0
     }
 
     /// Waits on this thread until `pred` holds: the blocking twin of
@@ -402,7 +473,14 @@ impl Condition {
     ) -> G {
         while !pred(&mut *guard) {
             guard = self
-                .wait_blocking_until(guard, None, "Condition::wait_for_blocking")
+                .wait_blocking_until(
+                    guard,
+                    None,
+                    &Twin {
+                        method: "Condition::wait_for_blocking",
+                        instead: "cond.wait_for(guard, pred).await",
+                    },
+                )
                 .0;
         }
         guard
@@ -428,7 +506,61 @@ impl Condition {
         timeout: Duration,
     ) -> (G, bool) {
         let deadline = Instant::now().checked_add(timeout);
-        self.wait_blocking_until(guard, deadline, "Condition::wait_timeout_blocking")
+        self.wait_blocking_until(
+            guard,
+            deadline,
+            &Twin {
+                method: "Condition::wait_timeout_blocking",
+                instead: "cond.wait_timeout(guard, d).await",
+            },
+        )
+    }
+
+    /// Waits on this thread until `pred` holds, for at most `timeout` in
+    /// all: the blocking twin of
+    /// [`wait_for_timeout`](Condition::wait_for_timeout). Returns the guard
+    /// and the predicate's last value.
+    ///
+    /// # Panics
+    ///
+    /// As [`wait_blocking`](Condition::wait_blocking), and if `pred` panics.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let (lock, cond) = (warden::Lock::new(0), warden::Condition::new());
+    /// let (n, ok) = cond.wait_for_timeout_blocking(
+    ///     lock.acquire_blocking(),
+    ///     Duration::from_millis(1),
+    ///     |n| *n > 0,
+    /// );
+    /// assert!(!ok && *n == 0);
+    /// ```
+    #[track_caller]
+    pub fn wait_for_timeout_blocking<G: ConditionGuard>(
+        &self,
+        mut guard: G,
+        timeout: Duration,
+        mut pred: impl FnMut(&mut G::Target) -> bool,
+    ) -> (G, bool) {
+        let deadline = Instant::now().checked_add(timeout);
+        loop {
+            if pred(&mut *guard) {
+                return (guard, true);
+            }
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                return (guard, false);
+            }
+            guard = self
+                .wait_blocking_until(
+                    guard,
+                    deadline,
+                    &Twin {
+                        method: "Condition::wait_for_timeout_blocking",
+                        instead: "cond.wait_for_timeout(guard, d, pred).await",
+                    },
+                )
+                .0;
+        }
     }
 
     #[track_caller]
@@ -436,9 +568,9 @@ impl Condition {
         &self,
         guard: G,
         deadline: Option<Instant>,
-        method: &str,
+        twin: &Twin,
     ) -> (G, bool) {
-        crate::blocking::assert_may_block(method);
+        crate::blocking::assert_may_block(twin);
         let key = self.register(&guard, Wake::current_thread());
         let lock = guard.unlock();
         let notified = self.queue.park_until(key, deadline);

@@ -6,6 +6,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
+use crate::blocking::Twin;
 use crate::raw::lazy::LazyList;
 use crate::raw::list::{Locked, WaitList, Wake};
 use crate::sync::{AtomicBool, Ordering};
@@ -182,7 +183,13 @@ impl Event {
     /// ```
     #[track_caller]
     pub fn wait_blocking(&self) {
-        self.wait_blocking_until(None, "Event::wait_blocking");
+        self.wait_blocking_until(
+            None,
+            &Twin {
+                method: "Event::wait_blocking",
+                instead: "event.wait().await",
+            },
+        );
     }
 
     /// Waits on this thread until the flag is set or `timeout` passes:
@@ -204,18 +211,24 @@ impl Event {
     pub fn wait_timeout_blocking(&self, timeout: Duration) -> bool {
         let deadline = Instant::now().checked_add(timeout);
         // A timeout too large to represent is no timeout.
-        self.wait_blocking_until(deadline, "Event::wait_timeout_blocking")
+        self.wait_blocking_until(
+            deadline,
+            &Twin {
+                method: "Event::wait_timeout_blocking",
+                instead: "tokio::time::timeout(d, event.wait()).await",
+            },
+        )
     }
 
     #[track_caller]
-    fn wait_blocking_until(&self, deadline: Option<Instant>, method: &str) -> bool {
+    fn wait_blocking_until(&self, deadline: Option<Instant>, twin: &Twin) -> bool {
         if self.is_set() {
             return true;
         }
         if deadline.is_some_and(|d| Instant::now() >= d) {
             return false; // a zero timeout never waits (so never refuses)
         }
-        crate::blocking::assert_may_block(method);
+        crate::blocking::assert_may_block(twin);
         let key = {
             let mut q = self.queue();
             if self.flag.load(Ordering::Acquire) {

@@ -48,13 +48,12 @@
 //! # Blocking twins and runtime workers
 //!
 //! A blocking twin that would have to wait on a thread that runs async
-//! tasks (a runtime worker, or the thread inside a runtime's `block_on`)
-//! panics, naming the async method to use instead; inside
-//! `tokio::task::spawn_blocking` and on plain threads it blocks. tokio
-//! offers no query for "is this a worker?", so warden asks tokio's own
-//! blocking check, which panics there: in that case the panic hook prints
-//! tokio's message ("Cannot block the current thread from within a
-//! runtime...") just before warden's.
+//! tasks — a tokio runtime worker, or the thread driving a current-thread
+//! runtime's `block_on` — panics at the caller's line, naming the async
+//! method to use instead; inside `tokio::task::spawn_blocking` and on plain
+//! threads it blocks. warden asks tokio which thread it is on
+//! ([`tokio::runtime::worker_index`]), so nothing else panics first, and
+//! with `panic = "abort"` warden's message is the one printed.
 //!
 //! # When to use `std::sync` instead
 //!

@@ -9,6 +9,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
+use crate::blocking::Twin;
 use crate::raw::list::NOT_QUEUED;
 use crate::raw::lock::RawLock;
 
@@ -316,7 +317,10 @@ impl<T: ?Sized> Lock<T> {
     #[track_caller]
     pub fn acquire_blocking(&self) -> LockGuard<'_, T> {
         if !self.raw.try_acquire() {
-            self.raw.acquire_blocking("Lock::acquire_blocking");
+            self.raw.acquire_blocking(&Twin {
+                method: "Lock::acquire_blocking",
+                instead: "lock.acquire().await",
+            });
         }
         LockGuard::new(self)
     }

@@ -7,6 +7,7 @@ use std::ops::Deref;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+use crate::blocking::Twin;
 use crate::owner::Owner;
 use crate::raw::semaphore::{NOT_QUEUED, RawSemaphore};
 use crate::sync::{AtomicU64, AtomicUsize, Ordering};
@@ -217,8 +218,14 @@ impl<T: ?Sized> RLock<T> {
     pub fn acquire_blocking(&self) -> RLockGuard<'_, T> {
         let me = Owner::current();
         if !self.reenter(me) && !self.try_acquire_first(me) {
-            self.raw
-                .acquire_blocking(1, me.word(), "RLock::acquire_blocking");
+            self.raw.acquire_blocking(
+                1,
+                me.word(),
+                &Twin {
+                    method: "RLock::acquire_blocking",
+                    instead: "rlock.acquire().await",
+                },
+            );
             self.became_owner(me);
         }
         RLockGuard::new(self)

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use crate::BoundedSemaphore;
+use crate::blocking::Twin;
 use crate::raw::list::Wake;
 use crate::raw::semaphore::{MAX_PERMITS, RawSemaphore};
 
@@ -245,8 +246,14 @@ impl Semaphore {
     /// ```
     #[track_caller]
     pub fn acquire_blocking(&self) -> SemaphorePermit<'_> {
-        self.raw
-            .acquire_blocking(1, 0, "Semaphore::acquire_blocking");
+        self.raw.acquire_blocking(
+            1,
+            0,
+            &Twin {
+                method: "Semaphore::acquire_blocking",
+                instead: "sem.acquire().await",
+            },
+        );
         SemaphorePermit::new(&self.raw, 1, false)
     }
 
@@ -266,8 +273,14 @@ impl Semaphore {
     pub fn acquire_many_blocking(&self, n: usize) -> SemaphorePermit<'_> {
         assert_within_max(n);
         if n > 0 {
-            self.raw
-                .acquire_blocking(n, 0, "Semaphore::acquire_many_blocking");
+            self.raw.acquire_blocking(
+                n,
+                0,
+                &Twin {
+                    method: "Semaphore::acquire_many_blocking",
+                    instead: "sem.acquire_many(n).await",
+                },
+            );
         }
         SemaphorePermit::new(&self.raw, n, false)
     }

@@ -39,7 +39,7 @@ async fn lock_acquire_blocking_on_a_worker_panics_when_it_would_wait() {
         move || drop(lock.acquire_blocking())
     })
     .await;
-    assert_names(&msg, "Lock::acquire_blocking", "`Lock::acquire(..).await`");
+    assert_names(&msg, "Lock::acquire_blocking", "`lock.acquire().await`");
     assert_eq!(lock.__waiter_records(), 0, "the refused call did not queue");
     drop(held);
     assert!(!lock.locked());
@@ -56,7 +56,7 @@ async fn semaphore_blocking_twins_on_a_worker_panic_when_they_would_wait() {
     assert_names(
         &msg,
         "Semaphore::acquire_many_blocking",
-        "`Semaphore::acquire_many(..).await`",
+        "`sem.acquire_many(n).await`",
     );
     let held = sem.acquire().await;
     let msg = panic_on_worker({
@@ -67,7 +67,7 @@ async fn semaphore_blocking_twins_on_a_worker_panic_when_they_would_wait() {
     assert_names(
         &msg,
         "Semaphore::acquire_blocking",
-        "`Semaphore::acquire(..).await`",
+        "`sem.acquire().await`",
     );
     assert_eq!(sem.__waiter_records(), 0);
     drop(held);
@@ -86,7 +86,7 @@ async fn bounded_semaphore_blocking_twins_on_a_worker_panic_when_they_would_wait
     assert_names(
         &msg,
         "BoundedSemaphore::acquire_many_blocking",
-        "`BoundedSemaphore::acquire_many(..).await`",
+        "`sem.acquire_many(n).await`",
     );
     let _second = sem.acquire().await;
     let msg = panic_on_worker({
@@ -97,7 +97,7 @@ async fn bounded_semaphore_blocking_twins_on_a_worker_panic_when_they_would_wait
     assert_names(
         &msg,
         "BoundedSemaphore::acquire_blocking",
-        "`BoundedSemaphore::acquire(..).await`",
+        "`sem.acquire().await`",
     );
     assert_eq!(sem.__waiter_records(), 0);
     drop(held);
@@ -112,7 +112,7 @@ async fn event_wait_blocking_on_a_worker_panics_when_it_would_wait() {
         move || ev.wait_blocking()
     })
     .await;
-    assert_names(&msg, "Event::wait_blocking", "`Event::wait(..).await`");
+    assert_names(&msg, "Event::wait_blocking", "`event.wait().await`");
     assert_eq!(ev.__waiter_records(), 0);
 }
 
@@ -135,7 +135,10 @@ async fn event_wait_timeout_blocking_on_a_worker_names_an_existing_async_method(
         !msg.contains("`Event::wait_timeout(..).await`"),
         "names a method that does not exist: {msg}"
     );
-    assert!(msg.contains("Event::wait("), "{msg}");
+    assert!(
+        msg.contains("`tokio::time::timeout(d, event.wait()).await`"),
+        "{msg}"
+    );
     assert_eq!(ev.__waiter_records(), 0);
 }
 
@@ -145,9 +148,14 @@ async fn blocking_twins_panic_on_the_thread_running_block_on() {
     // `block_on`: waiting here would stall every task of the runtime.
     let lock = Lock::new(());
     let held = lock.acquire().await;
+    let line = line!() + 1;
     let r = catch_unwind(AssertUnwindSafe(|| drop(lock.acquire_blocking())));
     let msg = panic_message(&*r.unwrap_err());
-    assert_names(&msg, "Lock::acquire_blocking", "`Lock::acquire(..).await`");
+    assert_names(&msg, "Lock::acquire_blocking", "`lock.acquire().await`");
+    assert!(
+        msg.contains(&format!("called at {}:{line}:", file!())),
+        "the message names the caller's line: {msg}"
+    );
     assert_eq!(lock.__waiter_records(), 0);
     drop(held);
 
@@ -156,7 +164,7 @@ async fn blocking_twins_panic_on_the_thread_running_block_on() {
     assert_names(
         &panic_message(&*r.unwrap_err()),
         "Event::wait_blocking",
-        "`Event::wait(..).await`",
+        "`event.wait().await`",
     );
     assert_eq!(ev.__waiter_records(), 0);
 }

@@ -327,3 +327,217 @@ fn blocking_twins_between_threads() {
     drop(g);
     assert_eq!(shared.1.__waiter_records(), 0);
 }
+
+// ---------------------------------------------------------------------------
+// The same lock wherever it lives
+// ---------------------------------------------------------------------------
+
+/// A lock and its condition, kept together as users do.
+struct Pair {
+    lock: Lock<u32>,
+    changed: Condition,
+}
+
+impl Pair {
+    fn new() -> Self {
+        Pair {
+            lock: Lock::new(0),
+            changed: Condition::new(),
+        }
+    }
+
+    /// One timed-out wait: binds the condition to the lock on first use,
+    /// and checks it on every later one.
+    async fn wait_once(&self) {
+        let (g, notified) = self
+            .changed
+            .wait_timeout(self.lock.acquire().await, Duration::from_millis(1))
+            .await;
+        assert!(!notified);
+        drop(g);
+    }
+}
+
+fn returned(pair: Pair) -> Pair {
+    pair
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_lock_moved_with_its_condition_is_still_the_same_lock() {
+    // Boxed, moved out of the box, returned by value: the same lock.
+    let pair = Box::new(Pair::new());
+    pair.wait_once().await;
+    let pair = returned(*pair);
+    pair.wait_once().await;
+    let boxed = Box::new(pair);
+    boxed.wait_once().await;
+
+    // In a `Vec` that reallocates between waits (every element moves).
+    let mut pairs = vec![Pair::new()];
+    pairs[0].wait_once().await;
+    let before = pairs.as_ptr();
+    pairs.extend((0..100).map(|_| Pair::new()));
+    assert_ne!(before, pairs.as_ptr(), "the Vec reallocated");
+    pairs[0].wait_once().await;
+    for pair in &pairs {
+        pair.wait_once().await;
+    }
+}
+
+#[tokio::test(start_paused = true)]
+#[should_panic(expected = "this Condition was used with two different locks")]
+async fn a_condition_used_with_another_lock_after_a_move_still_panics() {
+    let pair = Pair::new();
+    pair.wait_once().await;
+    let moved = returned(pair);
+    let other = Lock::new(0_u32);
+    let _ = moved
+        .changed
+        .wait_timeout(other.acquire().await, Duration::from_millis(1))
+        .await;
+}
+
+#[test]
+fn lock_identity_costs_no_size_and_new_stays_const() {
+    // Allocated with the wait queue on first use: `Lock::new` stays a
+    // `const fn` (this `static` compiles) and the lock two words.
+    static LOCK: Lock<()> = Lock::new(());
+    assert!(!LOCK.locked());
+    assert!(std::mem::size_of::<Lock<()>>() <= 16);
+    assert!(std::mem::size_of::<Condition>() <= 16);
+}
+
+// ---------------------------------------------------------------------------
+// wait_for_timeout: Python's wait_for(predicate, timeout)
+// ---------------------------------------------------------------------------
+
+#[tokio::test(start_paused = true)]
+async fn wait_for_timeout_returns_at_once_when_the_predicate_holds() {
+    let (lock, cond) = (Lock::new(1_u32), Condition::new());
+    let start = tokio::time::Instant::now();
+    let (g, ok) = cond
+        .wait_for_timeout(lock.acquire().await, Duration::from_secs(5), |n| *n == 1)
+        .await;
+    assert!(ok);
+    assert_eq!(*g, 1);
+    assert_eq!(start.elapsed(), Duration::ZERO);
+}
+
+#[tokio::test(start_paused = true)]
+async fn wait_for_timeout_gives_the_guard_back_when_time_runs_out() {
+    let shared = Arc::new((Lock::new(0_usize), Condition::new()));
+    // Notifications that leave the predicate false do not restart the
+    // clock: the timeout is for the whole wait, as in Python.
+    let nudger = tokio::spawn({
+        let shared = shared.clone();
+        async move {
+            for _ in 0..3 {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                *shared.0.acquire().await += 1; // never reaches 10
+                shared.1.notify_all();
+            }
+        }
+    });
+    let start = tokio::time::Instant::now();
+    let (lock, cond) = &*shared;
+    let (mut g, ok) = cond
+        .wait_for_timeout(lock.acquire().await, Duration::from_millis(50), |n| *n >= 10)
+        .await;
+    assert!(!ok, "the predicate never held");
+    assert_eq!(start.elapsed(), Duration::from_millis(50));
+    assert!(lock.locked(), "the guard came back: the lock is held");
+    *g += 100;
+    drop(g);
+    nudger.await.unwrap();
+    assert_eq!(*lock.acquire().await, 103);
+    assert_eq!(cond.__waiter_records(), 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn wait_for_timeout_returns_true_once_a_notification_makes_it_hold() {
+    let shared = Arc::new((Lock::new(false), Condition::new()));
+    let setter = tokio::spawn({
+        let shared = shared.clone();
+        async move {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            *shared.0.acquire().await = true;
+            shared.1.notify_one();
+        }
+    });
+    let (lock, cond) = &*shared;
+    let (g, ok) = cond
+        .wait_for_timeout(lock.acquire().await, Duration::from_secs(60), |ready| *ready)
+        .await;
+    assert!(ok && *g);
+    drop(g);
+    setter.await.unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn wait_for_timeout_cancelled_passes_a_taken_notification_on() {
+    let shared = Arc::new((Lock::new(0_u32), Condition::new()));
+    let (lock, cond) = &*shared;
+    let first = tokio::spawn({
+        let shared = shared.clone();
+        async move {
+            let (lock, cond) = &*shared;
+            cond.wait_for_timeout(lock.acquire().await, Duration::from_secs(60), |n| *n > 0)
+                .await
+                .1
+        }
+    });
+    while cond.waiters() < 1 {
+        tokio::task::yield_now().await; // `first` is the oldest waiter
+    }
+    let second = tokio::spawn({
+        let shared = shared.clone();
+        async move {
+            let (lock, cond) = &*shared;
+            cond.wait_for_timeout(lock.acquire().await, Duration::from_secs(60), |n| *n > 0)
+                .await
+                .1
+        }
+    });
+    while cond.waiters() < 2 {
+        tokio::task::yield_now().await;
+    }
+    let mut g = lock.acquire().await; // the notified one cannot relock yet
+    cond.notify_one(); // taken by `first`...
+    first.abort(); // ...which is cancelled before it re-took the lock
+    assert!(first.await.unwrap_err().is_cancelled());
+    *g = 1;
+    drop(g);
+    // The notification passed on to `second`, which sees the predicate hold.
+    assert!(second.await.unwrap());
+    assert_eq!(cond.__waiter_records(), 0);
+}
+
+#[test]
+fn wait_for_timeout_blocking_between_threads() {
+    let pair = Arc::new((Lock::new(0_u32), Condition::new()));
+    let (g, ok) =
+        pair.1
+            .wait_for_timeout_blocking(pair.0.acquire_blocking(), Duration::from_millis(5), |n| {
+                *n > 0
+            });
+    assert!(!ok && *g == 0, "nobody made it hold: timed out with the lock");
+    drop(g);
+    let setter = std::thread::spawn({
+        let pair = pair.clone();
+        move || {
+            while pair.1.waiters() == 0 {
+                std::thread::yield_now();
+            }
+            *pair.0.acquire_blocking() = 7;
+            pair.1.notify_all();
+        }
+    });
+    let (g, ok) =
+        pair.1
+            .wait_for_timeout_blocking(pair.0.acquire_blocking(), Duration::from_secs(60), |n| {
+                *n > 0
+            });
+    assert!(ok && *g == 7);
+    drop(g);
+    setter.join().unwrap();
+}

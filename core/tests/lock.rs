@@ -827,3 +827,191 @@ async fn threads_and_tasks_share_one_lock() {
     assert_eq!(*lock.acquire().await, 6 * 300);
     assert_eq!(lock.__waiter_records(), 0);
 }
+
+// ---------------------------------------------------------------------------
+// No waiter starves, also when the releasing task never yields
+// ---------------------------------------------------------------------------
+
+/// How often the first waiter may be overtaken before the lock is handed to
+/// it (`Lock`'s Fairness: "once").
+const OVERTAKES: usize = 1;
+
+/// How a looping task takes the lock again after releasing it.
+#[derive(Clone, Copy, Debug)]
+enum Barge {
+    Acquire,
+    AcquireOwned,
+    TryAcquire,
+}
+
+/// A task holds the lock, a spawned waiter queues behind it; then the task
+/// releases and re-acquires in a loop that never yields while it gets the
+/// lock at once. The waiter must be let in within `OVERTAKES + 1` laps
+/// (the loop fails at `100 * OVERTAKES` laps instead of hanging).
+async fn looping_releaser_lets_the_waiter_in(how: Barge) {
+    let lock = Arc::new(Lock::new(()));
+    let got_in = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let first = lock.acquire().await;
+    let waiter = tokio::spawn({
+        let (lock, got_in) = (lock.clone(), got_in.clone());
+        async move {
+            let _guard = lock.acquire().await;
+            got_in.store(true, Ordering::SeqCst);
+        }
+    });
+    until("the waiter queued", || lock.__waiter_records() == 1).await;
+    drop(first);
+    // Laps: times this task got the lock before the waiter did (a refused
+    // `try_acquire` is not a lap: the task yields and asks again).
+    let mut laps = 0;
+    let started = std::time::Instant::now();
+    while !got_in.load(Ordering::SeqCst) {
+        let got = match how {
+            Barge::Acquire => {
+                drop(lock.acquire().await);
+                true
+            }
+            Barge::AcquireOwned => {
+                drop(lock.clone().acquire_owned().await);
+                true
+            }
+            Barge::TryAcquire => match lock.try_acquire() {
+                Some(guard) => {
+                    drop(guard);
+                    true
+                }
+                None => {
+                    // Handed to the waiter: only now does this task yield.
+                    assert!(started.elapsed() < common::HANG, "hung");
+                    tokio::task::yield_now().await;
+                    false
+                }
+            },
+        };
+        laps += usize::from(got);
+        assert!(
+            laps <= 100 * OVERTAKES,
+            "{how:?}: the waiter is still waiting after {laps} laps"
+        );
+    }
+    assert!(
+        laps <= OVERTAKES + 1,
+        "{how:?}: the waiter got in after {laps} laps, more than {}",
+        OVERTAKES + 1
+    );
+    waiter.await.unwrap();
+    assert!(!lock.locked());
+    assert_eq!(lock.__waiter_records(), 0);
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_looping_acquire_lets_the_waiter_in_current_thread() {
+    looping_releaser_lets_the_waiter_in(Barge::Acquire).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_looping_acquire_lets_the_waiter_in_multi_thread() {
+    looping_releaser_lets_the_waiter_in(Barge::Acquire).await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_looping_acquire_owned_lets_the_waiter_in_current_thread() {
+    looping_releaser_lets_the_waiter_in(Barge::AcquireOwned).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_looping_acquire_owned_lets_the_waiter_in_multi_thread() {
+    looping_releaser_lets_the_waiter_in(Barge::AcquireOwned).await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_looping_try_acquire_fails_once_the_waiter_is_due_current_thread() {
+    looping_releaser_lets_the_waiter_in(Barge::TryAcquire).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_looping_try_acquire_fails_once_the_waiter_is_due_multi_thread() {
+    looping_releaser_lets_the_waiter_in(Barge::TryAcquire).await;
+}
+
+/// The same with the blocking twin looping on a plain thread, while the
+/// waiter is a task.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_looping_acquire_blocking_lets_the_waiter_in() {
+    let lock = Arc::new(Lock::new(()));
+    let got_in = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let first = lock.clone().acquire_owned().await;
+    let waiter = tokio::spawn({
+        let (lock, got_in) = (lock.clone(), got_in.clone());
+        async move {
+            let _guard = lock.acquire().await;
+            got_in.store(true, Ordering::SeqCst);
+        }
+    });
+    until("the waiter queued", || lock.__waiter_records() == 1).await;
+    let looper = std::thread::spawn({
+        let (lock, got_in) = (lock.clone(), got_in.clone());
+        move || {
+            drop(first);
+            let mut laps = 0;
+            while !got_in.load(Ordering::SeqCst) {
+                laps += 1;
+                assert!(laps <= 100 * OVERTAKES, "still waiting after {laps} laps");
+                drop(lock.acquire_blocking());
+            }
+            laps
+        }
+    });
+    waiter.await.unwrap();
+    until("the looping thread", || looper.is_finished()).await;
+    let laps = looper.join().unwrap();
+    assert!(laps <= OVERTAKES + 1, "the waiter got in after {laps} laps");
+    assert_eq!(lock.__waiter_records(), 0);
+}
+
+#[test]
+fn the_release_after_an_overtake_hands_over_even_if_the_waiter_never_ran() {
+    let lock = Lock::new(());
+    let held = lock.try_acquire().unwrap();
+    let mut waiter = Probe::new(lock.acquire());
+    waiter.pending();
+    drop(held); // frees the lock and wakes `waiter`, which does not run yet
+    let barger = lock.try_acquire().expect("one overtake");
+    drop(barger); // ends the overtake: hands the lock to `waiter`
+    assert!(lock.locked(), "handed over, never free");
+    assert!(lock.try_acquire().is_none(), "try_acquire fails");
+    let mut newcomer = Probe::new(lock.acquire());
+    newcomer.pending(); // an acquire waits its turn
+    assert_eq!(waiter.wakes(), 1, "woken once: the first wake-up stands");
+    let guard = waiter.ready();
+    drop(guard); // now `newcomer`'s turn
+    drop(newcomer.ready());
+    assert!(!lock.locked());
+    assert_eq!(lock.__waiter_records(), 0);
+}
+
+#[test]
+fn a_dropped_waiter_that_was_handed_the_lock_releases_it_and_the_count_starts_over() {
+    let lock = Lock::new(());
+    let held = lock.try_acquire().unwrap();
+    let mut a = Probe::new(lock.acquire());
+    let mut b = Probe::new(lock.acquire());
+    a.pending();
+    b.pending();
+    drop(held);
+    drop(lock.try_acquire().unwrap()); // overtakes `a` once: handed to it
+    drop(a); // `a` gives up: its release frees the lock and wakes `b`
+    assert!(!lock.locked());
+    assert_eq!(b.wakes(), 1);
+    let g = b.ready();
+    drop(g);
+    // Nobody waits: the count of overtakes is gone with them.
+    let g = lock.try_acquire().unwrap();
+    let mut c = Probe::new(lock.acquire());
+    c.pending();
+    drop(g);
+    drop(lock.try_acquire().expect("one overtake of `c` is allowed again"));
+    assert!(lock.try_acquire().is_none(), "and only one");
+    drop(c.ready());
+    assert_eq!(lock.__waiter_records(), 0);
+}

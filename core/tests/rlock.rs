@@ -1,6 +1,8 @@
 //! `RLock`: re-entry per task, exclusion between tasks, ports of `CPython`'s
 //! `RLockTests` (`Lib/test/lock_tests.py`).
 
+mod common;
+
 use std::cell::RefCell;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -249,4 +251,210 @@ async fn exclusion_between_tasks_reentry_within() {
         t.await.unwrap();
     }
     assert!(!rl.locked());
+}
+
+// ---------------------------------------------------------------------------
+// Branches of one task share its ownership, also when they queued first
+// ---------------------------------------------------------------------------
+
+/// Another task holds the lock; our task runs two branches that both queue.
+/// The holder releases: whichever branch is granted the lock makes our task
+/// the owner, and the other branch — still queued — must re-enter rather
+/// than wait behind its own task. `b1` holds its guard until `b2` has
+/// acquired, so a branch left waiting deadlocks the test (which then fails
+/// on its deadline instead of hanging).
+type Branch = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
+
+async fn queued_branches<J>(join: impl FnOnce(Branch, Branch) -> J)
+where
+    J: std::future::Future<Output = ()> + Send + 'static,
+{
+    let rl = Arc::new(RLock::new(AtomicUsize::new(0)));
+    let (release, hold) = tokio::sync::oneshot::channel::<()>();
+    let holder = tokio::spawn({
+        let rl = rl.clone();
+        async move {
+            let _g = rl.acquire().await;
+            hold.await.unwrap_or(());
+        }
+    });
+    common::until("the holder holds", || rl.locked()).await;
+    let b2_in = Arc::new(warden::Event::new());
+    let b1: Branch = {
+        let (rl, b2_in) = (rl.clone(), b2_in.clone());
+        Box::pin(async move {
+            let g = rl.acquire().await;
+            g.fetch_add(1, Ordering::SeqCst);
+            b2_in.wait().await; // holds its guard until b2 is in too
+        })
+    };
+    let b2: Branch = {
+        let (rl, b2_in) = (rl.clone(), b2_in.clone());
+        Box::pin(async move {
+            let g = rl.acquire().await;
+            g.fetch_add(1, Ordering::SeqCst);
+            b2_in.set();
+        })
+    };
+    let joined = join(b1, b2);
+    let branches = tokio::spawn({
+        let rl = rl.clone();
+        async move {
+            joined.await;
+            rl.acquire().await.load(Ordering::SeqCst)
+        }
+    });
+    common::until("both branches queued", || rl.__waiter_records() == 2).await;
+    release.send(()).unwrap();
+    holder.await.unwrap();
+    let inside = common::finishes("the queued branches of one task", branches)
+        .await
+        .unwrap();
+    assert_eq!(inside, 2);
+    assert!(!rl.locked());
+    assert_eq!(rl.__waiter_records(), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queued_join_branches_reenter_once_their_task_owns_the_lock() {
+    queued_branches(|b1, b2| async move {
+        tokio::join!(b1, b2);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn queued_futures_unordered_branches_reenter_once_their_task_owns_the_lock() {
+    // `FuturesUnordered` gives each branch its own waker and polls only the
+    // woken ones: the granted branch must wake its queued siblings.
+    queued_branches(|b1, b2| async move {
+        use futures::stream::StreamExt;
+        let mut set = futures::stream::FuturesUnordered::new();
+        set.push(b1);
+        set.push(b2);
+        while set.next().await.is_some() {}
+    })
+    .await;
+}
+
+/// Hand-polled: both branches (here: two futures polled by this thread,
+/// its owner) queue behind a holder on another thread.
+fn two_queued_behind_a_thread(
+    rl: &Arc<RLock<()>>,
+) -> (
+    std::sync::mpsc::Sender<()>,
+    std::thread::JoinHandle<()>,
+) {
+    let (tx, rx) = std::sync::mpsc::channel::<()>();
+    let (held_tx, held_rx) = std::sync::mpsc::channel::<()>();
+    let holder = std::thread::spawn({
+        let rl = rl.clone();
+        move || {
+            let _g = rl.acquire_blocking();
+            held_tx.send(()).unwrap();
+            rx.recv().unwrap();
+        }
+    });
+    held_rx.recv().unwrap();
+    (tx, holder)
+}
+
+#[test]
+fn the_granted_branch_wakes_its_queued_sibling_which_reenters() {
+    let rl = Arc::new(RLock::new(()));
+    let (release, holder) = two_queued_behind_a_thread(&rl);
+    let mut b1 = common::Probe::new(rl.acquire());
+    let mut b2 = common::Probe::new(rl.acquire());
+    b1.pending();
+    b2.pending();
+    release.send(()).unwrap();
+    holder.join().unwrap(); // granted to b1, the first in line
+    let g1 = b1.ready();
+    assert_eq!(b2.wakes(), 1, "the owner's queued sibling is woken");
+    let g2 = b2.ready(); // and re-enters
+    drop(g1);
+    assert!(rl.locked(), "b2 still holds a level");
+    drop(g2);
+    assert!(!rl.locked());
+    assert_eq!(rl.__waiter_records(), 0);
+}
+
+#[test]
+fn a_sibling_cancelled_after_the_owner_was_granted_changes_nothing() {
+    let rl = Arc::new(RLock::new(()));
+    let (release, holder) = two_queued_behind_a_thread(&rl);
+    let mut b1 = common::Probe::new(rl.acquire());
+    let mut b2 = common::Probe::new(rl.acquire());
+    b1.pending();
+    b2.pending();
+    release.send(()).unwrap();
+    holder.join().unwrap();
+    let g1 = b1.ready();
+    drop(b2); // woken to re-enter, dropped instead: withdraws its record
+    assert_eq!(rl.__waiter_records(), 0);
+    drop(g1);
+    assert!(!rl.locked(), "one level taken, one released");
+}
+
+#[test]
+fn the_granted_branch_cancelled_before_it_ran_passes_the_lock_to_its_sibling() {
+    let rl = Arc::new(RLock::new(()));
+    let (release, holder) = two_queued_behind_a_thread(&rl);
+    let mut b1 = common::Probe::new(rl.acquire());
+    let mut b2 = common::Probe::new(rl.acquire());
+    b1.pending();
+    b2.pending();
+    release.send(()).unwrap();
+    holder.join().unwrap(); // granted to b1's record
+    drop(b1); // before it ran: the lock passes on to the next, b2
+    assert_eq!(b2.wakes(), 1);
+    let g2 = b2.ready();
+    assert!(rl.locked());
+    drop(g2);
+    assert!(!rl.locked());
+    assert_eq!(rl.__waiter_records(), 0);
+}
+
+// ---------------------------------------------------------------------------
+// Outside tokio tasks the owner is the thread
+// ---------------------------------------------------------------------------
+
+/// On another executor (here `futures`' `LocalPool`) there is no tokio task
+/// id, so the owner is the thread: two tasks of that executor on one thread
+/// are one owner, and the second re-enters while the first holds the lock.
+/// This is the documented behaviour (`RLock`'s "Who is the owner?"), not
+/// exclusion: use a `Lock` to exclude tasks of such executors.
+#[test]
+fn two_tasks_of_a_non_tokio_executor_on_one_thread_share_ownership() {
+    use futures::task::LocalSpawnExt;
+    let rl = std::rc::Rc::new(RLock::new(RefCell::new(Vec::new())));
+    let mut pool = futures::executor::LocalPool::new();
+    let spawner = pool.spawner();
+    let gate = std::rc::Rc::new(warden::Event::new());
+    spawner
+        .spawn_local({
+            let (rl, gate) = (rl.clone(), gate.clone());
+            async move {
+                let g = rl.acquire().await;
+                g.borrow_mut().push("first holds");
+                gate.wait().await; // holds across an await
+                g.borrow_mut().push("first done");
+            }
+        })
+        .unwrap();
+    spawner
+        .spawn_local({
+            let (rl, gate) = (rl.clone(), gate.clone());
+            async move {
+                let g = rl.acquire().await; // same thread: re-enters
+                g.borrow_mut().push("second inside too");
+                gate.set();
+            }
+        })
+        .unwrap();
+    pool.run();
+    assert_eq!(
+        *rl.try_acquire().unwrap().borrow(),
+        ["first holds", "second inside too", "first done"]
+    );
 }

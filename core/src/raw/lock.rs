@@ -366,11 +366,11 @@ impl RawLock {
 
     /// Waits for the lock on this thread.
     #[track_caller]
-    pub(crate) fn acquire_blocking(&self, method: &str) {
+    pub(crate) fn acquire_blocking(&self, twin: &crate::blocking::Twin) {
         if self.try_acquire() {
             return;
         }
-        crate::blocking::assert_may_block(method);
+        crate::blocking::assert_may_block(twin);
         let Some(key) = self.enqueue(Wake::current_thread()) else {
             return;
         };

@@ -408,11 +408,11 @@ impl RawSemaphore {
     /// Waits for `n` permits on this thread, as `owner` (see
     /// [`Need::owner`]).
     #[track_caller]
-    pub(crate) fn acquire_blocking(&self, n: usize, owner: u64, method: &str) {
+    pub(crate) fn acquire_blocking(&self, n: usize, owner: u64, twin: &crate::blocking::Twin) {
         if self.try_acquire(n) {
             return;
         }
-        crate::blocking::assert_may_block(method);
+        crate::blocking::assert_may_block(twin);
         let Some(key) = self.enqueue(n, owner, Wake::current_thread()) else {
             return;
         };
