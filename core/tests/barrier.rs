@@ -1,6 +1,8 @@
 //! Barrier: generations, indices, leader, action, abort/reset, timeouts,
 //! withdrawal on cancel; ports of CPython's `BarrierTests`.
 
+mod common;
+
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -353,4 +355,194 @@ fn parties_and_debug() {
     assert!(dbg.contains("parties: 3"), "{dbg}");
     assert!(dbg.contains("n_waiting: 0"), "{dbg}");
     assert!(dbg.contains("broken: false"), "{dbg}");
+}
+
+// ---------------------------------------------------------------------------
+// Generations do not overlap
+// ---------------------------------------------------------------------------
+
+/// Generation 1 trips on two threads and its action blocks until the test
+/// lets it go. Meanwhile two tasks arrive: they must neither trip the
+/// barrier (a second action would run at the same time) nor be released,
+/// until the first action has finished; then they form generation 2.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn arrivals_during_an_action_wait_for_it_and_form_the_next_generation() {
+    let running = Arc::new(AtomicUsize::new(0));
+    let most_at_once = Arc::new(AtomicUsize::new(0));
+    let actions_done = Arc::new(AtomicUsize::new(0));
+    let (gate_tx, gate_rx) = std::sync::mpsc::channel::<()>();
+    let gate = Arc::new(std::sync::Mutex::new(gate_rx));
+    let barrier = Arc::new(Barrier::with_action(2, {
+        let (running, most, done) = (running.clone(), most_at_once.clone(), actions_done.clone());
+        move || {
+            let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+            most.fetch_max(now, Ordering::SeqCst);
+            gate.lock().unwrap().recv_timeout(common::HANG).unwrap(); // until the test says so
+            running.fetch_sub(1, Ordering::SeqCst);
+            done.fetch_add(1, Ordering::SeqCst);
+        }
+    }));
+    let first_generation: Vec<_> = (0..2)
+        .map(|_| {
+            let barrier = barrier.clone();
+            std::thread::spawn(move || barrier.wait_blocking())
+        })
+        .collect();
+    common::until("the first action running", || {
+        running.load(Ordering::SeqCst) == 1
+    })
+    .await;
+
+    let second_generation: Vec<_> = (0..2)
+        .map(|_| {
+            let (barrier, done) = (barrier.clone(), actions_done.clone());
+            tokio::spawn(async move {
+                let r = barrier.wait().await;
+                // Released only after the first action finished.
+                (r, done.load(Ordering::SeqCst))
+            })
+        })
+        .collect();
+    // Generation 1's follower and both newcomers hold records; nobody is
+    // counted for the next generation while the action runs.
+    common::until("the newcomers queued", || barrier.__waiter_records() == 3).await;
+    assert_eq!(barrier.n_waiting(), 0);
+    for _ in 0..10 {
+        tokio::task::yield_now().await;
+    }
+    assert_eq!(
+        running.load(Ordering::SeqCst),
+        1,
+        "no second action started"
+    );
+    assert!(second_generation.iter().all(|h| !h.is_finished()));
+
+    gate_tx.send(()).unwrap(); // the first action finishes
+    gate_tx.send(()).unwrap(); // and lets the second through when it runs
+    for h in first_generation {
+        common::until_blocking("the first generation", || h.is_finished());
+        h.join().unwrap().unwrap();
+    }
+    let mut leaders = 0;
+    for h in second_generation {
+        let (r, done_before) = common::finishes("the second generation", h).await.unwrap();
+        let r = r.expect("the second generation trips normally");
+        assert!(
+            done_before >= 1,
+            "released before the first action finished"
+        );
+        leaders += usize::from(r.is_leader());
+    }
+    assert_eq!(leaders, 1);
+    assert_eq!(actions_done.load(Ordering::SeqCst), 2);
+    assert_eq!(most_at_once.load(Ordering::SeqCst), 1, "actions overlapped");
+    assert_eq!(barrier.__waiter_records(), 0);
+}
+
+/// The same, with more newcomers than one generation: while the action
+/// runs, five parties arrive at a barrier of two; afterwards two
+/// generations trip (one action each, never at once) and the fifth waits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crowd_arriving_during_an_action_splits_into_generations() {
+    let running = Arc::new(AtomicUsize::new(0));
+    let most_at_once = Arc::new(AtomicUsize::new(0));
+    let actions = Arc::new(AtomicUsize::new(0));
+    let (gate_tx, gate_rx) = std::sync::mpsc::channel::<()>();
+    let gate = Arc::new(std::sync::Mutex::new(Some(gate_rx)));
+    let barrier = Arc::new(Barrier::with_action(2, {
+        let (running, most, actions) = (running.clone(), most_at_once.clone(), actions.clone());
+        move || {
+            let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+            most.fetch_max(now, Ordering::SeqCst);
+            // Only the first action blocks (on the gate, taken once).
+            let first = gate.lock().unwrap().take();
+            if let Some(rx) = first {
+                rx.recv_timeout(common::HANG).unwrap();
+            }
+            running.fetch_sub(1, Ordering::SeqCst);
+            actions.fetch_add(1, Ordering::SeqCst);
+        }
+    }));
+    let first_generation: Vec<_> = (0..2)
+        .map(|_| {
+            let barrier = barrier.clone();
+            std::thread::spawn(move || barrier.wait_blocking())
+        })
+        .collect();
+    common::until("the first action running", || {
+        running.load(Ordering::SeqCst) == 1
+    })
+    .await;
+    let crowd: Vec<_> = (0..5)
+        .map(|_| {
+            let barrier = barrier.clone();
+            tokio::spawn(async move { barrier.wait().await })
+        })
+        .collect();
+    common::until("the crowd queued", || barrier.__waiter_records() == 6).await;
+    gate_tx.send(()).unwrap();
+    for h in first_generation {
+        common::until_blocking("the first generation", || h.is_finished());
+        h.join().unwrap().unwrap();
+    }
+    common::until("two more generations", || {
+        actions.load(Ordering::SeqCst) == 3
+    })
+    .await;
+    common::until("the fifth waiting alone", || barrier.n_waiting() == 1).await;
+    barrier.abort(); // release the fifth, with BrokenBarrierError
+    let mut ok = 0;
+    let mut broken = 0;
+    for h in crowd {
+        match common::finishes("the crowd", h).await.unwrap() {
+            Ok(_) => ok += 1,
+            Err(BrokenBarrierError) => broken += 1,
+        }
+    }
+    assert_eq!((ok, broken), (4, 1));
+    assert_eq!(most_at_once.load(Ordering::SeqCst), 1, "actions overlapped");
+    assert_eq!(barrier.__waiter_records(), 0);
+}
+
+/// A party that arrived while the action ran and is dropped before the
+/// action finishes withdraws (it was never counted); one told to arrive
+/// again and dropped before it did, too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deferred_arrival_dropped_withdraws() {
+    let (gate_tx, gate_rx) = std::sync::mpsc::channel::<()>();
+    let gate = std::sync::Mutex::new(gate_rx);
+    let action_started = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let barrier = Arc::new(Barrier::with_action(2, {
+        let started = action_started.clone();
+        move || {
+            started.store(true, Ordering::SeqCst);
+            gate.lock().unwrap().recv_timeout(common::HANG).unwrap();
+        }
+    }));
+    let first_generation: Vec<_> = (0..2)
+        .map(|_| {
+            let barrier = barrier.clone();
+            std::thread::spawn(move || barrier.wait_blocking())
+        })
+        .collect();
+    common::until("the action running", || {
+        action_started.load(Ordering::SeqCst)
+    })
+    .await;
+    let mut late = common::Probe::new(barrier.wait());
+    late.pending();
+    let mut later = common::Probe::new(barrier.wait());
+    later.pending();
+    assert_eq!(barrier.__waiter_records(), 3);
+    drop(late); // withdrawn while deferred
+    gate_tx.send(()).unwrap();
+    for h in first_generation {
+        common::until_blocking("the first generation", || h.is_finished());
+        h.join().unwrap().unwrap();
+    }
+    assert_eq!(later.wakes(), 1, "told to arrive again");
+    drop(later); // dropped before it arrived again
+    assert_eq!(barrier.__waiter_records(), 0);
+    assert_eq!(barrier.n_waiting(), 0);
+    assert!(!barrier.is_broken());
 }

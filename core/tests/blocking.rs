@@ -64,11 +64,7 @@ async fn semaphore_blocking_twins_on_a_worker_panic_when_they_would_wait() {
         move || drop(sem.acquire_blocking())
     })
     .await;
-    assert_names(
-        &msg,
-        "Semaphore::acquire_blocking",
-        "`sem.acquire().await`",
-    );
+    assert_names(&msg, "Semaphore::acquire_blocking", "`sem.acquire().await`");
     assert_eq!(sem.__waiter_records(), 0);
     drop(held);
     assert_eq!(sem.available_permits(), 1);

@@ -441,7 +441,9 @@ async fn wait_for_timeout_gives_the_guard_back_when_time_runs_out() {
     let start = tokio::time::Instant::now();
     let (lock, cond) = &*shared;
     let (mut g, ok) = cond
-        .wait_for_timeout(lock.acquire().await, Duration::from_millis(50), |n| *n >= 10)
+        .wait_for_timeout(lock.acquire().await, Duration::from_millis(50), |n| {
+            *n >= 10
+        })
         .await;
     assert!(!ok, "the predicate never held");
     assert_eq!(start.elapsed(), Duration::from_millis(50));
@@ -466,7 +468,9 @@ async fn wait_for_timeout_returns_true_once_a_notification_makes_it_hold() {
     });
     let (lock, cond) = &*shared;
     let (g, ok) = cond
-        .wait_for_timeout(lock.acquire().await, Duration::from_secs(60), |ready| *ready)
+        .wait_for_timeout(lock.acquire().await, Duration::from_secs(60), |ready| {
+            *ready
+        })
         .await;
     assert!(ok && *g);
     drop(g);
@@ -515,12 +519,15 @@ async fn wait_for_timeout_cancelled_passes_a_taken_notification_on() {
 #[test]
 fn wait_for_timeout_blocking_between_threads() {
     let pair = Arc::new((Lock::new(0_u32), Condition::new()));
-    let (g, ok) =
-        pair.1
-            .wait_for_timeout_blocking(pair.0.acquire_blocking(), Duration::from_millis(5), |n| {
-                *n > 0
-            });
-    assert!(!ok && *g == 0, "nobody made it hold: timed out with the lock");
+    let (g, ok) = pair.1.wait_for_timeout_blocking(
+        pair.0.acquire_blocking(),
+        Duration::from_millis(5),
+        |n| *n > 0,
+    );
+    assert!(
+        !ok && *g == 0,
+        "nobody made it hold: timed out with the lock"
+    );
     drop(g);
     let setter = std::thread::spawn({
         let pair = pair.clone();

@@ -446,3 +446,103 @@ fn blocking_timeouts_leave_nothing() {
     barrier.reset();
     assert_eq!(Arc::strong_count(&barrier), 1);
 }
+
+// ---------------------------------------------------------------------------
+// A leaked wait is only a leak: `mem::forget` of a registered future, then
+// dropping the primitive, never panics (a panic in `Drop` while unwinding
+// would abort the process).
+// ---------------------------------------------------------------------------
+
+/// Polls `fut` once (it must register and return `Pending`), then forgets it.
+fn register_and_forget<F: Future>(fut: F) {
+    let mut fut = Box::pin(fut);
+    let waker = std::task::Waker::noop();
+    assert!(
+        fut.as_mut()
+            .poll(&mut std::task::Context::from_waker(waker))
+            .is_pending(),
+        "the wait must be registered"
+    );
+    std::mem::forget(fut);
+}
+
+#[test]
+fn a_forgotten_lock_acquire_then_dropping_the_lock_is_only_a_leak() {
+    let lock = Lock::new(());
+    let held = lock.try_acquire().unwrap();
+    register_and_forget(lock.acquire());
+    assert_eq!(lock.__waiter_records(), 1);
+    drop(held); // wakes the forgotten waiter, which never comes
+    drop(lock);
+    let lock = Arc::new(Lock::new(()));
+    let held = lock.clone().try_acquire_owned().unwrap();
+    register_and_forget(lock.clone().acquire_owned());
+    drop(held);
+    std::mem::forget(lock); // the forgotten future holds an Arc: leaked too
+}
+
+#[test]
+fn a_forgotten_rlock_acquire_then_dropping_the_rlock_is_only_a_leak() {
+    let rl = Arc::new(RLock::new(()));
+    let holder = std::thread::spawn({
+        let rl = rl.clone();
+        move || std::mem::forget(rl.acquire_blocking()) // held forever
+    });
+    holder.join().unwrap();
+    register_and_forget(rl.acquire());
+    assert_eq!(rl.__waiter_records(), 1);
+    drop(rl);
+}
+
+#[test]
+fn forgotten_semaphore_acquires_then_dropping_the_semaphore_is_only_a_leak() {
+    let sem = Semaphore::new(1);
+    let held = sem.try_acquire().unwrap();
+    register_and_forget(sem.acquire_many(2)); // collects the permit...
+    drop(held);
+    register_and_forget(sem.acquire()); // ...while this one queues behind
+    assert_eq!(sem.__waiter_records(), 2);
+    drop(sem);
+    let bounded = BoundedSemaphore::new(1);
+    std::mem::forget(bounded.try_acquire().unwrap());
+    register_and_forget(bounded.acquire());
+    drop(bounded);
+}
+
+#[test]
+fn a_forgotten_event_wait_then_dropping_the_event_is_only_a_leak() {
+    let ev = Event::new();
+    register_and_forget(ev.wait());
+    assert_eq!(ev.__waiter_records(), 1);
+    drop(ev);
+    let ev = Event::new();
+    register_and_forget(ev.wait());
+    ev.set(); // notified, never picked up
+    drop(ev);
+}
+
+#[test]
+fn a_forgotten_condition_wait_then_dropping_both_is_only_a_leak() {
+    let (lock, cond) = (Lock::new(0), Condition::new());
+    // `wait` registers and releases the lock at the call; the forgotten
+    // future never takes it back.
+    std::mem::forget(cond.wait(lock.try_acquire().unwrap()));
+    assert_eq!(cond.__waiter_records(), 1);
+    assert!(!lock.locked());
+    cond.notify_all();
+    drop(cond);
+    drop(lock);
+}
+
+#[test]
+fn a_forgotten_barrier_wait_then_dropping_the_barrier_is_only_a_leak() {
+    let barrier = Barrier::new(3);
+    register_and_forget(barrier.wait());
+    register_and_forget(barrier.wait());
+    assert_eq!(barrier.n_waiting(), 2);
+    drop(barrier);
+    let barrier = Barrier::new(2);
+    register_and_forget(barrier.wait());
+    barrier.abort(); // decided, never picked up
+    drop(barrier);
+}

@@ -875,18 +875,17 @@ async fn looping_releaser_lets_the_waiter_in(how: Barge) {
                 drop(lock.clone().acquire_owned().await);
                 true
             }
-            Barge::TryAcquire => match lock.try_acquire() {
-                Some(guard) => {
+            Barge::TryAcquire => {
+                if let Some(guard) = lock.try_acquire() {
                     drop(guard);
                     true
-                }
-                None => {
+                } else {
                     // Handed to the waiter: only now does this task yield.
                     assert!(started.elapsed() < common::HANG, "hung");
                     tokio::task::yield_now().await;
                     false
                 }
-            },
+            }
         };
         laps += usize::from(got);
         assert!(
@@ -1010,7 +1009,10 @@ fn a_dropped_waiter_that_was_handed_the_lock_releases_it_and_the_count_starts_ov
     let mut c = Probe::new(lock.acquire());
     c.pending();
     drop(g);
-    drop(lock.try_acquire().expect("one overtake of `c` is allowed again"));
+    drop(
+        lock.try_acquire()
+            .expect("one overtake of `c` is allowed again"),
+    );
     assert!(lock.try_acquire().is_none(), "and only one");
     drop(c.ready());
     assert_eq!(lock.__waiter_records(), 0);

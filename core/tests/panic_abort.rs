@@ -41,7 +41,10 @@ fn under_panic_abort_the_only_message_is_wardens_at_the_callers_line() {
             "aborted (SIGABRT), as panic = \"abort\" does:\n{stderr}"
         );
     }
-    let panics: Vec<&str> = stderr.lines().filter(|l| l.contains("panicked at")).collect();
+    let panics: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains("panicked at"))
+        .collect();
     assert_eq!(panics.len(), 1, "exactly one panic is printed:\n{stderr}");
     assert!(
         panics[0].contains(&format!("examples/blocking_on_a_worker.rs:{line}:")),

@@ -341,10 +341,7 @@ async fn queued_futures_unordered_branches_reenter_once_their_task_owns_the_lock
 /// its owner) queue behind a holder on another thread.
 fn two_queued_behind_a_thread(
     rl: &Arc<RLock<()>>,
-) -> (
-    std::sync::mpsc::Sender<()>,
-    std::thread::JoinHandle<()>,
-) {
+) -> (std::sync::mpsc::Sender<()>, std::thread::JoinHandle<()>) {
     let (tx, rx) = std::sync::mpsc::channel::<()>();
     let (held_tx, held_rx) = std::sync::mpsc::channel::<()>();
     let holder = std::thread::spawn({
