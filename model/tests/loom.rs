@@ -582,3 +582,151 @@ fn bounded_release_vs_forget_never_passes_the_bound() {
         },
     );
 }
+
+/// The starvation bound, kept where the barging happens: a woken waiter
+/// (on its own thread) races a thread that releases and re-acquires in a
+/// loop without yielding between laps. Whatever the schedule — including
+/// the waiter not running at all until the looper blocks — at most one of
+/// the loop's acquisitions comes between the release that woke the waiter
+/// and the waiter's own (`Lock`'s Fairness: overtaken once).
+#[test]
+fn lock_looping_barger_is_bounded() {
+    model("lock_looping_barger_is_bounded", 2, || {
+        let lock = Arc::new(Lock::new(Vec::new()));
+        let held = lock.try_acquire().unwrap();
+        let mut waiter: BoxFuture<()> = {
+            let lock = lock.clone();
+            Box::pin(async move { lock.acquire().await.push("waiter") })
+        };
+        assert!(poll_once(&mut waiter).is_pending()); // queued
+        let w = thread::spawn(move || loom::future::block_on(waiter));
+        drop(held); // wakes the waiter
+        loom::future::block_on(async {
+            for _ in 0..3 {
+                lock.acquire().await.push("loop");
+            }
+        });
+        w.join().unwrap();
+        let order = lock.try_acquire().unwrap().clone();
+        let overtakes = order.iter().position(|&who| who == "waiter").unwrap();
+        assert!(overtakes <= 1, "overtaken {overtakes} times: {order:?}");
+        assert_eq!(lock.__waiter_records(), 0);
+    });
+}
+
+/// Branches of one owner that both queued behind another owner: when the
+/// lock is granted to one, the other re-enters instead of waiting behind
+/// its own owner (a deadlock loom would report). The branches are two
+/// futures joined on one thread (its owner), as `tokio::join!` joins them
+/// in one task.
+#[test]
+fn rlock_queued_branches_of_one_owner_reenter() {
+    model("rlock_queued_branches_of_one_owner_reenter", 2, || {
+        let rl: &'static RLock<AtomicUsize> = Box::leak(Box::new(RLock::new(AtomicUsize::new(0))));
+        let held = rl.acquire_blocking();
+        let branches = thread::spawn(move || {
+            let mut b1 = Some(Box::pin(rl.acquire()));
+            let mut b2 = Some(Box::pin(rl.acquire()));
+            let mut guards = Vec::new();
+            // A join of the two that polls both on every wake-up.
+            loom::future::block_on(std::future::poll_fn(|cx| {
+                for branch in [&mut b1, &mut b2] {
+                    if let Some(fut) = branch {
+                        if let Poll::Ready(g) = fut.as_mut().poll(cx) {
+                            guards.push(g);
+                            *branch = None;
+                        }
+                    }
+                }
+                if guards.len() == 2 {
+                    Poll::Ready(())
+                } else {
+                    Poll::Pending
+                }
+            }));
+            assert_eq!(guards[0].fetch_add(1, Ordering::SeqCst), 0);
+            drop(guards.pop());
+            assert!(rl.locked(), "one level still held");
+            drop(guards);
+        });
+        drop(held);
+        branches.join().unwrap();
+        assert!(!rl.locked());
+        assert_eq!(rl.__waiter_records(), 0);
+    });
+}
+
+/// Parties arriving while the action runs are deferred to the next
+/// generation: four arrivals at a barrier of two — one on a thread, three
+/// polled by hand here — make two generations whose actions never run at
+/// once (without the deferral, the two polled here could trip a second
+/// generation, and run its action, during the thread's), and every party is
+/// released only after an action ran.
+#[test]
+fn barrier_arrivals_during_the_action_wait_for_the_next_generation() {
+    model(
+        "barrier_arrivals_during_the_action_wait_for_the_next_generation",
+        2,
+        || {
+            let running = Arc::new(AtomicUsize::new(0));
+            let actions = Arc::new(AtomicUsize::new(0));
+            let barrier = Arc::new(Barrier::with_action(2, {
+                let (running, actions) = (running.clone(), actions.clone());
+                move || {
+                    assert_eq!(running.fetch_add(1, Ordering::SeqCst), 0, "actions overlap");
+                    actions.fetch_add(1, Ordering::SeqCst);
+                    running.fetch_sub(1, Ordering::SeqCst);
+                }
+            }));
+            let party = || -> BoxFuture<bool> {
+                let (barrier, actions) = (barrier.clone(), actions.clone());
+                Box::pin(async move {
+                    let r = barrier.wait().await.unwrap();
+                    assert!(
+                        actions.load(Ordering::SeqCst) >= 1,
+                        "released before an action"
+                    );
+                    r.is_leader()
+                })
+            };
+            let mut first = party();
+            assert!(poll_once(&mut first).is_pending());
+            let thread_party = {
+                let mut fut = party();
+                thread::spawn(move || loom::future::block_on(&mut fut))
+            };
+            let mut later = [Some(party()), Some(party())];
+            let mut results = Vec::new();
+            // Polled once here (maybe during the thread's action), then
+            // joined: a deferred party must be polled again to arrive for
+            // the next generation, as its executor does when it is woken.
+            let mut join = std::future::poll_fn(|cx| {
+                for slot in &mut later {
+                    if let Some(fut) = slot {
+                        if let Poll::Ready(leader) = fut.as_mut().poll(cx) {
+                            results.push(leader);
+                            *slot = None;
+                        }
+                    }
+                }
+                if later.iter().all(Option::is_none) {
+                    Poll::Ready(())
+                } else {
+                    Poll::Pending
+                }
+            });
+            let _ = std::pin::Pin::new(&mut join).poll(&mut Context::from_waker(Waker::noop()));
+            loom::future::block_on(join);
+            results.push(loom::future::block_on(first));
+            results.push(thread_party.join().unwrap());
+            let leaders = results;
+            assert_eq!(
+                leaders.iter().filter(|&&l| l).count(),
+                2,
+                "one leader a generation"
+            );
+            assert_eq!(actions.load(Ordering::SeqCst), 2);
+            assert_eq!(barrier.__waiter_records(), 0);
+        },
+    );
+}
