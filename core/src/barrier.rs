@@ -509,6 +509,7 @@ impl Barrier {
     }
 
     /// Waiter records still allocated: 0 once nobody waits. For leak checks.
+    #[cfg(any(feature = "__introspection", warden_model))]
     #[doc(hidden)]
     pub fn __waiter_records(&self) -> usize {
         self.state().list.as_ref().map_or(0, |list| list.occupied())

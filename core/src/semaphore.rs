@@ -304,6 +304,7 @@ impl Semaphore {
     }
 
     /// Waiter records still allocated: 0 once nobody waits. For leak checks.
+    #[cfg(any(feature = "__introspection", warden_model))]
     #[doc(hidden)]
     pub fn __waiter_records(&self) -> usize {
         self.raw.records()
