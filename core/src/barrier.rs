@@ -432,12 +432,10 @@ impl Barrier {
                 }
                 _ => crate::sync::park(),
             }
-            if timed_out {
-                if let Some(outcome) = self.time_out(key) {
-                    return outcome;
-                }
-                // Tripping: wait (untimed) for the action to finish.
+            if timed_out && let Some(outcome) = self.time_out(key) {
+                return outcome;
             }
+            // Timed out while the barrier trips: wait (untimed) for the action.
             if let Some(outcome) = self.check(key, None) {
                 return outcome;
             }

@@ -219,7 +219,7 @@ async fn wait_timeout_reports_timeout_and_notification() {
         async move {
             let (lock, cond) = &*shared;
             let (g, notified) = cond
-                .wait_timeout(lock.acquire().await, Duration::from_secs(60))
+                .wait_timeout(lock.acquire().await, Duration::from_mins(1))
                 .await;
             drop(g);
             notified
