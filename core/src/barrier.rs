@@ -495,12 +495,11 @@ impl Barrier {
                 }
                 _ => crate::sync::park(),
             }
-            if timed_out {
-                if let Some(outcome) = self.time_out(key) {
-                    return outcome;
-                }
-                // Tripping: wait (untimed) for the action to finish.
+            if timed_out && let Some(outcome) = self.time_out(key) {
+                return outcome;
             }
+            // (Timed out while the barrier trips: wait, untimed, for the
+            // action to finish.)
             match self.check_blocking(key) {
                 Checked::Pending => {}
                 Checked::Done(outcome) => return outcome,
@@ -571,6 +570,7 @@ impl Barrier {
     }
 
     /// Waiter records still allocated: 0 once nobody waits. For leak checks.
+    #[cfg(any(feature = "__introspection", warden_model))]
     #[doc(hidden)]
     pub fn __waiter_records(&self) -> usize {
         self.state().list.as_ref().map_or(0, |list| list.occupied())

@@ -645,6 +645,7 @@ impl Condition {
     }
 
     /// Waiter records still allocated: 0 once nobody waits. For leak checks.
+    #[cfg(any(feature = "__introspection", warden_model))]
     #[doc(hidden)]
     pub fn __waiter_records(&self) -> usize {
         self.queue.records()

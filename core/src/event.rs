@@ -250,6 +250,7 @@ impl Event {
     }
 
     /// Waiter records still allocated: 0 once nobody waits. For leak checks.
+    #[cfg(any(feature = "__introspection", warden_model))]
     #[doc(hidden)]
     pub fn __waiter_records(&self) -> usize {
         self.queue.records()

@@ -11,6 +11,10 @@ use crate::blocking::Twin;
 use crate::raw::list::Wake;
 use crate::raw::semaphore::{MAX_PERMITS, RawSemaphore};
 
+// `Semaphore::MAX_PERMITS` is a literal so that rustdoc shows its value;
+// this keeps it equal to the limit the raw semaphore enforces.
+const _: () = assert!(Semaphore::MAX_PERMITS == MAX_PERMITS);
+
 /// A counting semaphore for async code: Python's [`threading.Semaphore`]
 /// and [`asyncio.Semaphore`].
 ///
@@ -80,8 +84,14 @@ pub struct Semaphore {
 }
 
 impl Semaphore {
-    /// The most permits a semaphore can hold: `usize::MAX >> 2`.
-    pub const MAX_PERMITS: usize = MAX_PERMITS;
+    /// The most permits a semaphore can hold: `usize::MAX >> 2`, which is
+    /// 2<sup>62</sup> − 1 on 64-bit targets (the value shown here).
+    #[cfg(target_pointer_width = "64")]
+    pub const MAX_PERMITS: usize = 4_611_686_018_427_387_903;
+    /// The most permits a semaphore can hold: `usize::MAX >> 2`, which is
+    /// 2<sup>30</sup> − 1 on 32-bit targets (the value shown here).
+    #[cfg(not(target_pointer_width = "64"))]
+    pub const MAX_PERMITS: usize = 1_073_741_823;
 
     const_fn! {
         /// Creates a semaphore with `permits` free permits.
@@ -318,6 +328,7 @@ impl Semaphore {
     }
 
     /// Waiter records still allocated: 0 once nobody waits. For leak checks.
+    #[cfg(any(feature = "__introspection", warden_model))]
     #[doc(hidden)]
     pub fn __waiter_records(&self) -> usize {
         self.raw.records()

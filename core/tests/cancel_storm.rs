@@ -1154,7 +1154,7 @@ async fn barrier_breaks_only_when_a_timeout_says_so() {
                     if rng.chance(15) {
                         rng.tiny_duration()
                     } else {
-                        Duration::from_secs(3600)
+                        Duration::from_hours(1)
                     }
                 })
                 .collect();

@@ -219,7 +219,7 @@ async fn wait_timeout_reports_timeout_and_notification() {
         async move {
             let (lock, cond) = &*shared;
             let (g, notified) = cond
-                .wait_timeout(lock.acquire().await, Duration::from_secs(60))
+                .wait_timeout(lock.acquire().await, Duration::from_mins(1))
                 .await;
             drop(g);
             notified
@@ -468,9 +468,7 @@ async fn wait_for_timeout_returns_true_once_a_notification_makes_it_hold() {
     });
     let (lock, cond) = &*shared;
     let (g, ok) = cond
-        .wait_for_timeout(lock.acquire().await, Duration::from_secs(60), |ready| {
-            *ready
-        })
+        .wait_for_timeout(lock.acquire().await, Duration::from_mins(1), |ready| *ready)
         .await;
     assert!(ok && *g);
     drop(g);
@@ -485,7 +483,7 @@ async fn wait_for_timeout_cancelled_passes_a_taken_notification_on() {
         let shared = shared.clone();
         async move {
             let (lock, cond) = &*shared;
-            cond.wait_for_timeout(lock.acquire().await, Duration::from_secs(60), |n| *n > 0)
+            cond.wait_for_timeout(lock.acquire().await, Duration::from_mins(1), |n| *n > 0)
                 .await
                 .1
         }
@@ -497,7 +495,7 @@ async fn wait_for_timeout_cancelled_passes_a_taken_notification_on() {
         let shared = shared.clone();
         async move {
             let (lock, cond) = &*shared;
-            cond.wait_for_timeout(lock.acquire().await, Duration::from_secs(60), |n| *n > 0)
+            cond.wait_for_timeout(lock.acquire().await, Duration::from_mins(1), |n| *n > 0)
                 .await
                 .1
         }
@@ -541,7 +539,7 @@ fn wait_for_timeout_blocking_between_threads() {
     });
     let (g, ok) =
         pair.1
-            .wait_for_timeout_blocking(pair.0.acquire_blocking(), Duration::from_secs(60), |n| {
+            .wait_for_timeout_blocking(pair.0.acquire_blocking(), Duration::from_mins(1), |n| {
                 *n > 0
             });
     assert!(ok && *g == 7);

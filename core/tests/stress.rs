@@ -817,7 +817,7 @@ async fn event_gates_release_every_waiter_every_time() {
                     if r % 2 == 0 {
                         gates[r % 2].wait_blocking();
                     } else {
-                        assert!(gates[r % 2].wait_timeout_blocking(Duration::from_secs(3600)));
+                        assert!(gates[r % 2].wait_timeout_blocking(Duration::from_hours(1)));
                     }
                     passed.fetch_add(1, SeqCst);
                     stats.op();

@@ -631,11 +631,11 @@ fn rlock_queued_branches_of_one_owner_reenter() {
             // A join of the two that polls both on every wake-up.
             loom::future::block_on(std::future::poll_fn(|cx| {
                 for branch in [&mut b1, &mut b2] {
-                    if let Some(fut) = branch {
-                        if let Poll::Ready(g) = fut.as_mut().poll(cx) {
-                            guards.push(g);
-                            *branch = None;
-                        }
+                    if let Some(fut) = branch
+                        && let Poll::Ready(g) = fut.as_mut().poll(cx)
+                    {
+                        guards.push(g);
+                        *branch = None;
                     }
                 }
                 if guards.len() == 2 {
@@ -702,11 +702,11 @@ fn barrier_arrivals_during_the_action_wait_for_the_next_generation() {
             // the next generation, as its executor does when it is woken.
             let mut join = std::future::poll_fn(|cx| {
                 for slot in &mut later {
-                    if let Some(fut) = slot {
-                        if let Poll::Ready(leader) = fut.as_mut().poll(cx) {
-                            results.push(leader);
-                            *slot = None;
-                        }
+                    if let Some(fut) = slot
+                        && let Poll::Ready(leader) = fut.as_mut().poll(cx)
+                    {
+                        results.push(leader);
+                        *slot = None;
                     }
                 }
                 if later.iter().all(Option::is_none) {

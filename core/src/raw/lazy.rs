@@ -185,6 +185,7 @@ impl<S> LazyList<S> {
     }
 
     /// Records still allocated (see `WaitList::occupied`).
+    #[cfg(any(feature = "__introspection", warden_model))]
     pub(crate) fn records(&self) -> usize {
         self.inner.get().map_or(0, |a| a.list.lock().occupied())
     }

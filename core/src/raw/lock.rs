@@ -112,6 +112,7 @@ impl RawLock {
     /// Waiter records still allocated (queued, or handed the lock but not
     /// yet picked it up). Zero when idle: tests use it to prove nothing
     /// leaks.
+    #[cfg(any(feature = "__introspection", warden_model))]
     pub(crate) fn records(&self) -> usize {
         self.queue.records()
     }

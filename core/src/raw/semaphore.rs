@@ -120,6 +120,7 @@ impl RawSemaphore {
 
     /// Waiter records still allocated (queued, or granted but not yet
     /// picked up). Zero when idle: tests use it to prove nothing leaks.
+    #[cfg(any(feature = "__introspection", warden_model))]
     pub(crate) fn records(&self) -> usize {
         self.queue.get().map_or(0, |q| q.lock().list.occupied())
     }
