@@ -55,7 +55,7 @@ pub const DEFAULT_PORT: u16 = 3000;
 
 // ANCHOR: config
 /// The server's knobs (each has a command-line flag; see [`cli::Cli`]).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
     /// Transfers in progress at once: the transfer [`Semaphore`]'s permits.
     pub max_transfers: NonZeroUsize,

@@ -380,7 +380,12 @@ async fn run_client(
             Ok((status, body)) => tally
                 .problems
                 .push(format!("POST /transfer {body}: {status}")),
-            Err(e) => tally.problems.push(e),
+            Err(e) => {
+                // No answer (the server is gone or stalled): this client
+                // stops here rather than wait out every request left.
+                tally.problems.push(e);
+                break;
+            }
         }
         if (i + 1) % load.audit_every.max(1) == 0 {
             let sent = Instant::now();
@@ -392,7 +397,10 @@ async fn run_client(
                 Ok((status, audit)) => tally.problems.push(format!(
                     "GET /audit answered {status} {audit}, expected total {total}"
                 )),
-                Err(e) => tally.problems.push(e),
+                Err(e) => {
+                    tally.problems.push(e);
+                    break;
+                }
             }
         }
     }
