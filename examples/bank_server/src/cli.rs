@@ -52,8 +52,9 @@ pub struct Cli {
     /// Seconds a client has to send a request's body; later is 408
     #[arg(long, value_name = "SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=MAX_SECS))]
     pub body_timeout: u64,
-    /// Seconds shutdown waits for requests in flight
-    #[arg(long, value_name = "SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(0..=MAX_SECS))]
+    /// Seconds shutdown waits for requests in flight (more than the two
+    /// timeouts together, so a slow client cannot outlast it)
+    #[arg(long, value_name = "SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(0..=MAX_SECS))]
     pub shutdown_grace: u64,
     /// Log lines as text or as JSON objects
     #[arg(long, value_enum, default_value_t)]

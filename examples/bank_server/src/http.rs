@@ -246,11 +246,6 @@ impl ApiError {
             ..ApiError::new(StatusCode::SERVICE_UNAVAILABLE, message)
         }
     }
-
-    /// The status.
-    pub fn status(&self) -> StatusCode {
-        self.status
-    }
 }
 
 impl From<BankError> for ApiError {

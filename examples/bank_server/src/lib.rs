@@ -76,6 +76,9 @@ pub struct Config {
     /// in; later is 408, and nothing has happened.
     pub body_timeout: Duration,
     /// How long shutdown waits for requests in flight before giving up.
+    /// A request that has just begun may take `header_timeout` plus
+    /// `body_timeout` to fail for want of its client, so the default is
+    /// longer than those two together.
     pub shutdown_grace: Duration,
 }
 
@@ -89,7 +92,7 @@ impl Default for Config {
             max_connections: NonZeroUsize::new(512).expect("not 0"),
             header_timeout: Duration::from_secs(10),
             body_timeout: Duration::from_secs(10),
-            shutdown_grace: Duration::from_secs(10),
+            shutdown_grace: Duration::from_secs(30),
         }
     }
 }

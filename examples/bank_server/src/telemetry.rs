@@ -38,18 +38,11 @@ pub enum LogFormat {
 /// guard until the program ends: dropping it flushes the last lines.
 pub fn init(format: LogFormat) -> WorkerGuard {
     let (writer, guard) = tracing_appender::non_blocking(io::stderr());
-    let default = || {
-        EnvFilter::builder()
-            .with_default_directive(LevelFilter::INFO.into())
-            .parse_lossy("")
-    };
+    let filter = || EnvFilter::builder().with_default_directive(LevelFilter::INFO.into());
     let spec = std::env::var("RUST_LOG").unwrap_or_default();
-    let (filter, bad) = match EnvFilter::builder()
-        .with_default_directive(LevelFilter::INFO.into())
-        .parse(&spec)
-    {
-        Ok(filter) => (filter, None),
-        Err(e) => (default(), Some(e)),
+    let (filter, bad) = match filter().parse(&spec) {
+        Ok(parsed) => (parsed, None),
+        Err(e) => (filter().parse_lossy(""), Some(e)),
     };
     let registry = tracing_subscriber::registry().with(filter);
     match format {

@@ -697,3 +697,42 @@ async fn a_log_pipe_nobody_reads_never_stalls_the_server() {
     .expect("wait");
     assert_eq!(exit.code(), Some(0));
 }
+
+#[test]
+fn a_body_that_never_comes_gets_408_and_does_not_hold_up_shutdown() {
+    let args = [
+        "--port",
+        "0",
+        "--body-timeout",
+        "1",
+        "--shutdown-grace",
+        "120",
+    ];
+    let mut server = Process::spawn(&args, &[]);
+    let addr = server.addr;
+    let mut stalled = TcpStream::connect(addr).expect("connect");
+    write!(
+        stalled,
+        "POST /transfer HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n\
+         Content-Length: 36\r\n\r\n"
+    )
+    .expect("send the headers, and never the body");
+    let (status, _) = http(addr, "POST", "/shutdown", "");
+    assert_eq!(status, 202);
+    let (status, answer) = read_response(&mut stalled);
+    assert_eq!(status, 408, "{answer}");
+    assert!(
+        answer["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("nothing was done"))
+    );
+    let exit = server.wait();
+    assert_eq!(
+        exit.code(),
+        Some(0),
+        "exit status {exit:?}: {:?}",
+        server.lines()
+    );
+    let (_, transfers, _) = stopped(&server);
+    assert_eq!(transfers, 0);
+}
