@@ -5,10 +5,7 @@
 //! open connections when the shutdown [`Event`](warden::Event) is set.
 
 use std::io;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::extract::ConnectInfo;
@@ -16,8 +13,7 @@ use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tower::ServiceExt;
 
 use crate::bank::{Audit, Settlement, Store};
@@ -71,33 +67,20 @@ pub async fn serve<S: Store>(app: Arc<App<S>>, listener: TcpListener) -> io::Res
             },
         };
         let _ = stream.set_nodelay(true);
-        let (stream, heard) = Heard::new(stream);
         let router = router.clone();
         let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
             // What axum's `ConnectInfo` extractor (and the request span) read.
             request.extensions_mut().insert(ConnectInfo(peer));
             router.clone().oneshot(request)
         });
+        // `open.shutdown()` will ask hyper to finish the request in flight
+        // and close; an idle connection (kept alive, or one that never sent
+        // a byte) closes at once.
         let served = open.watch(connection.serve_connection(TokioIo::new(stream), service));
         let app = app.clone();
         tokio::spawn(async move {
             let _counted = app.connection_opened();
-            let mut served = std::pin::pin!(served);
-            let result = tokio::select! {
-                result = &mut served => result,
-                () = app.shutdown.wait() => {
-                    // `open.shutdown()` asks hyper to finish the request in
-                    // flight and close; an idle keep-alive connection closes
-                    // at once. One that never sent a byte would wait for its
-                    // first request: close it now (drop it) instead.
-                    if heard.load(Ordering::Acquire) {
-                        served.await
-                    } else {
-                        Ok(())
-                    }
-                }
-            };
-            if let Err(e) = result {
+            if let Err(e) = served.await {
                 // A client that went away, or one that sent no request
                 // headers within `header_timeout` (idle or too slow).
                 tracing::debug!(%peer, "connection closed: {e}");
@@ -148,66 +131,4 @@ async fn accept_failed(e: &io::Error) {
     }
     tracing::error!("accept failed: {e}; retrying in 100 ms");
     tokio::time::sleep(Duration::from_millis(100)).await;
-}
-
-/// A connection's stream that notes whether the client has sent anything.
-struct Heard {
-    stream: TcpStream,
-    heard: Arc<AtomicBool>,
-}
-
-impl Heard {
-    fn new(stream: TcpStream) -> (Heard, Arc<AtomicBool>) {
-        let heard = Arc::new(AtomicBool::new(false));
-        let stream = Heard {
-            stream,
-            heard: heard.clone(),
-        };
-        (stream, heard)
-    }
-}
-
-impl AsyncRead for Heard {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        let before = buf.filled().len();
-        let read = Pin::new(&mut self.stream).poll_read(cx, buf);
-        if buf.filled().len() > before {
-            self.heard.store(true, Ordering::Release);
-        }
-        read
-    }
-}
-
-impl AsyncWrite for Heard {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.stream).poll_write(cx, buf)
-    }
-
-    fn poll_write_vectored(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.stream).poll_write_vectored(cx, bufs)
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        self.stream.is_write_vectored()
-    }
-
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.stream).poll_flush(cx)
-    }
-
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.stream).poll_shutdown(cx)
-    }
 }
