@@ -13,17 +13,10 @@ use std::process::ExitCode;
 
 use tokio::net::TcpListener;
 
-#[allow(dead_code)] // only the server is used here, not its `main`
-#[path = "bank_server.rs"]
-mod bank_server;
-#[allow(dead_code)] // the tests use the rest of the client
-#[path = "bank_server/load.rs"]
-mod load;
-
 use bank_server::bank::{Bank, Store};
+use bank_server::load::{self, Load, Report};
 use bank_server::tokio_bank::TokioBank;
 use bank_server::{App, Config, serve};
-use load::{Load, Report};
 
 /// Starts a server over `bank` on an ephemeral loopback port, runs `load`
 /// against it, shuts it down, and checks what it said about itself.
@@ -92,6 +85,7 @@ async fn main() -> ExitCode {
             ""
         }
     );
+    let batch = Config::default().settle_batch;
     let (mut warden_rounds, mut tokio_rounds) = (Vec::new(), Vec::new());
     for r in 1..=rounds.max(1) {
         let seeded = Load {
@@ -99,8 +93,8 @@ async fn main() -> ExitCode {
             ..load.clone()
         };
         for (name, result) in [
-            ("warden", round(Bank::empty(100), &seeded).await),
-            ("tokio", round(TokioBank::empty(100), &seeded).await),
+            ("warden", round(Bank::empty(batch), &seeded).await),
+            ("tokio", round(TokioBank::empty(batch), &seeded).await),
         ] {
             match result {
                 Ok(report) => {

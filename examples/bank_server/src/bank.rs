@@ -7,10 +7,10 @@
 //! they can only be called through the lock's guard. [`TokioBank`] puts the
 //! very same `BankBooks` behind a `tokio::sync::Mutex` for the comparison.
 //!
-//! [`TokioBank`]: super::tokio_bank::TokioBank
+//! [`TokioBank`]: crate::tokio_bank::TokioBank
 
-use std::fmt;
 use std::future::Future;
+use std::num::NonZeroUsize;
 
 use serde::Serialize;
 use warden::{Condition, Lock, guarded};
@@ -64,18 +64,26 @@ pub struct Settlement {
     pub settled: u64,
 }
 
+// ANCHOR: error
 /// Why the bank refused a request. Each message says what to do instead.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum BankError {
     /// No account has this id.
+    #[error("account {0} does not exist: open one with POST /accounts, which answers its id")]
     NoSuchAccount(u64),
     /// An opening balance below zero.
-    NegativeBalance(i128),
+    #[error("an opening balance cannot be negative (got {0}): send 0 or more")]
+    NegativeBalance(i64),
     /// A transfer of zero or less.
-    NonPositiveAmount(i128),
+    #[error("a transfer amount must be a positive integer (got {0}): send 1 or more")]
+    NonPositiveAmount(i64),
     /// A transfer from an account to itself.
+    #[error("cannot transfer from account {0} to itself: name two different accounts")]
     SameAccount(u64),
     /// The paying account holds less than the amount.
+    #[error(
+        "account {id} holds {balance}, not enough to transfer {amount}: send at most {balance}"
+    )]
     InsufficientFunds {
         /// The paying account.
         id: u64,
@@ -85,19 +93,30 @@ pub enum BankError {
         amount: i64,
     },
     /// The receiving balance would pass `i64::MAX`.
+    #[error(
+        "transferring {amount} would take account {id} past the largest balance, {max}: send less",
+        max = i64::MAX
+    )]
     BalanceOverflow {
         /// The receiving account.
         id: u64,
         /// What was asked.
-        amount: i128,
+        amount: i64,
     },
     /// Opening this account would take the bank's total past `i64::MAX`.
+    #[error(
+        "opening an account with {balance} would take the bank's total past {max}: open it with less",
+        max = i64::MAX
+    )]
     TotalOverflow {
         /// The opening balance asked for.
-        balance: i128,
+        balance: i64,
     },
     /// The balances do not add up to the bank's total: a bug, never the
     /// client's fault.
+    #[error(
+        "audit failed: the balances add up to {sum} but the bank holds {total}; this is a bug in the server"
+    )]
     AuditFailed {
         /// What the balances add up to.
         sum: i128,
@@ -105,53 +124,7 @@ pub enum BankError {
         total: i64,
     },
 }
-
-impl fmt::Display for BankError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::NoSuchAccount(id) => write!(
-                f,
-                "account {id} does not exist: open one with POST /accounts, which answers its id"
-            ),
-            Self::NegativeBalance(b) => write!(
-                f,
-                "an opening balance cannot be negative (got {b}): send 0 or more"
-            ),
-            Self::NonPositiveAmount(a) => write!(
-                f,
-                "a transfer amount must be a positive integer (got {a}): send 1 or more"
-            ),
-            Self::SameAccount(id) => write!(
-                f,
-                "cannot transfer from account {id} to itself: name two different accounts"
-            ),
-            Self::InsufficientFunds {
-                id,
-                balance,
-                amount,
-            } => write!(
-                f,
-                "account {id} holds {balance}, not enough to transfer {amount}: send at most {balance}"
-            ),
-            Self::BalanceOverflow { id, amount } => write!(
-                f,
-                "transferring {amount} would take account {id} past the largest balance, {}: send less",
-                i64::MAX
-            ),
-            Self::TotalOverflow { balance } => write!(
-                f,
-                "opening an account with {balance} would take the bank's total past {}: open it with less",
-                i64::MAX
-            ),
-            Self::AuditFailed { sum, total } => write!(
-                f,
-                "audit failed: the balances add up to {sum} but the bank holds {total}; this is a bug in the server"
-            ),
-        }
-    }
-}
-
-impl std::error::Error for BankError {}
+// ANCHOR_END: error
 
 // ANCHOR: state
 /// The bank. Its balances are `#[guarded(books)]`: they live *inside* the
@@ -216,16 +189,17 @@ impl BankBooks {
         }
     }
 
-    /// Opens an account with `balance` (as the client sent it).
-    pub fn open(&mut self, balance: i128) -> Result<Account, BankError> {
+    /// Opens an account with `balance`.
+    pub fn open(&mut self, balance: i64) -> Result<Account, BankError> {
         if balance < 0 {
             return Err(BankError::NegativeBalance(balance));
         }
         // The total bounds every balance (none is negative), so keeping the
         // total within i64 keeps every balance within i64 too.
-        let total = i64::try_from(i128::from(self.total) + balance)
-            .map_err(|_| BankError::TotalOverflow { balance })?;
-        let balance = i64::try_from(balance).map_err(|_| BankError::TotalOverflow { balance })?;
+        let total = self
+            .total
+            .checked_add(balance)
+            .ok_or(BankError::TotalOverflow { balance })?;
         self.balances.push(balance);
         self.total = total;
         Ok(self.account_at(self.balances.len() - 1))
@@ -238,27 +212,32 @@ impl BankBooks {
 
     // ANCHOR: books_transfer
     /// Moves `amount` from `from` to `to`, or changes nothing and says why.
-    pub fn transfer(&mut self, from: u64, to: u64, amount: i128) -> Result<Receipt, BankError> {
+    /// Every sum is checked: no input can overflow a balance.
+    pub fn transfer(&mut self, from: u64, to: u64, amount: i64) -> Result<Receipt, BankError> {
         if amount <= 0 {
             return Err(BankError::NonPositiveAmount(amount));
         }
-        if from == to {
+        // Both accounts must exist before anything else is said about them:
+        // `{"from": 99, "to": 99}` is about an unknown account, not a
+        // transfer to itself.
+        let (f, t) = (self.slot(from)?, self.slot(to)?);
+        if f == t {
             return Err(BankError::SameAccount(from));
         }
-        let (f, t) = (self.slot(from)?, self.slot(to)?);
-        let Ok(credited) = i64::try_from(i128::from(self.balances[t]) + amount) else {
-            return Err(BankError::BalanceOverflow { id: to, amount });
-        };
-        let amount =
-            i64::try_from(amount).map_err(|_| BankError::BalanceOverflow { id: to, amount })?;
-        if self.balances[f] < amount {
+        let credited = self.balances[t]
+            .checked_add(amount)
+            .ok_or(BankError::BalanceOverflow { id: to, amount })?;
+        let Some(debited) = self.balances[f]
+            .checked_sub(amount)
+            .filter(|&left| left >= 0)
+        else {
             return Err(BankError::InsufficientFunds {
                 id: from,
                 balance: self.balances[f],
                 amount,
             });
-        }
-        self.balances[f] -= amount;
+        };
+        self.balances[f] = debited;
         self.balances[t] = credited;
         self.transfers += 1;
         self.pending.push(Posting { from, to, amount });
@@ -324,11 +303,11 @@ impl BankBooks {
 }
 
 /// The bank's operations, as the HTTP layer uses them. [`Bank`] (warden)
-/// and [`TokioBank`](super::tokio_bank::TokioBank) (a `tokio::sync::Mutex`)
+/// and [`TokioBank`](crate::tokio_bank::TokioBank) (a `tokio::sync::Mutex`)
 /// implement it, so one server and one load test run against both.
 pub trait Store: Send + Sync + 'static {
     /// Opens an account.
-    fn open(&self, balance: i128) -> impl Future<Output = Result<Account, BankError>> + Send;
+    fn open(&self, balance: i64) -> impl Future<Output = Result<Account, BankError>> + Send;
     /// Looks an account up.
     fn account(&self, id: u64) -> impl Future<Output = Result<Account, BankError>> + Send;
     /// Moves money.
@@ -336,7 +315,7 @@ pub trait Store: Send + Sync + 'static {
         &self,
         from: u64,
         to: u64,
-        amount: i128,
+        amount: i64,
     ) -> impl Future<Output = Result<Receipt, BankError>> + Send;
     /// `verify_accounts` under the lock.
     fn audit(&self) -> impl Future<Output = Result<Audit, BankError>> + Send;
@@ -348,8 +327,8 @@ pub trait Store: Send + Sync + 'static {
 
 impl Bank {
     /// A bank with no accounts whose settlement runs every `settle_batch`
-    /// transfers (at least 1).
-    pub fn empty(settle_batch: usize) -> Bank {
+    /// transfers.
+    pub fn empty(settle_batch: NonZeroUsize) -> Bank {
         let books = BankBooks::empty();
         Bank::new(BankInit {
             books: Lock::new(()),
@@ -360,13 +339,13 @@ impl Bank {
             settled: books.settled,
             closing: books.closing,
             settle_ready: Condition::new(),
-            settle_batch: settle_batch.max(1),
+            settle_batch: settle_batch.get(),
         })
     }
 }
 
 impl Store for Bank {
-    async fn open(&self, balance: i128) -> Result<Account, BankError> {
+    async fn open(&self, balance: i64) -> Result<Account, BankError> {
         self.books.acquire().await.open(balance)
     }
 
@@ -375,7 +354,7 @@ impl Store for Bank {
     }
 
     // ANCHOR: transfer
-    async fn transfer(&self, from: u64, to: u64, amount: i128) -> Result<Receipt, BankError> {
+    async fn transfer(&self, from: u64, to: u64, amount: i64) -> Result<Receipt, BankError> {
         let mut books = self.books.acquire().await; // `with bank.lock:`
         let receipt = books.transfer(from, to, amount)?;
         let full = books.batch_full(self.settle_batch);

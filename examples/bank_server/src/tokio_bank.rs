@@ -1,11 +1,13 @@
 //! The comparison: the same books behind `tokio::sync::Mutex`, with
 //! `tokio::sync::Notify` in place of the `Condition`. Everything else — the
 //! HTTP layer, the semaphore, the shutdown event, the rules in
-//! [`BankBooks`] — is shared with the warden [`Bank`](super::bank::Bank).
+//! [`BankBooks`] — is shared with the warden [`Bank`](crate::bank::Bank).
+
+use std::num::NonZeroUsize;
 
 use tokio::sync::{Mutex, Notify};
 
-use super::bank::{Account, Audit, BankBooks, BankError, Receipt, Settlement, Store};
+use crate::bank::{Account, Audit, BankBooks, BankError, Receipt, Settlement, Store};
 
 /// `Mutex<BankBooks>`: what the state looks like without `#[guarded]`.
 pub struct TokioBank {
@@ -16,17 +18,17 @@ pub struct TokioBank {
 
 impl TokioBank {
     /// A bank with no accounts, settling every `settle_batch` transfers.
-    pub fn empty(settle_batch: usize) -> TokioBank {
+    pub fn empty(settle_batch: NonZeroUsize) -> TokioBank {
         TokioBank {
             books: Mutex::new(BankBooks::empty()),
             settle_ready: Notify::new(),
-            settle_batch: settle_batch.max(1),
+            settle_batch: settle_batch.get(),
         }
     }
 }
 
 impl Store for TokioBank {
-    async fn open(&self, balance: i128) -> Result<Account, BankError> {
+    async fn open(&self, balance: i64) -> Result<Account, BankError> {
         self.books.lock().await.open(balance)
     }
 
@@ -34,7 +36,7 @@ impl Store for TokioBank {
         self.books.lock().await.account(id)
     }
 
-    async fn transfer(&self, from: u64, to: u64, amount: i128) -> Result<Receipt, BankError> {
+    async fn transfer(&self, from: u64, to: u64, amount: i64) -> Result<Receipt, BankError> {
         let mut books = self.books.lock().await;
         let receipt = books.transfer(from, to, amount)?;
         let full = books.batch_full(self.settle_batch);
