@@ -12,12 +12,15 @@
 //!   no language, which could hide either;
 //! * a listing nobody includes, or a `#[guarded]` compile error the
 //!   `#[guarded]` chapter does not show;
-//! * a link to a page, file or `#anchor` of the book that does not exist.
+//! * a link to a page, file or `#anchor` of the book that does not exist;
+//! * anything mdBook warns about while it builds (an HTML tag it cannot
+//!   close, such as `Lock<T>` written outside backticks, a footnote, ...).
 
 use std::collections::BTreeSet;
+use std::fmt::{self, Write as _};
 use std::fs;
 use std::path::{Component, Path, PathBuf};
-use std::sync::OnceLock;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use mdbook_driver::MDBook;
 use mdbook_driver::config::Config;
@@ -26,17 +29,86 @@ fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// The book, built once per test run.
+struct Built {
+    /// The output directory.
+    out: PathBuf,
+    /// What mdBook logged at WARN or ERROR level while building.
+    warnings: Vec<String>,
+}
+
 /// Builds the book once per test run; returns its output directory.
 fn built() -> &'static Path {
-    static OUT: OnceLock<PathBuf> = OnceLock::new();
-    OUT.get_or_init(|| {
+    &build().out
+}
+
+fn build() -> &'static Built {
+    static BUILT: OnceLock<Built> = OnceLock::new();
+    BUILT.get_or_init(|| {
         let mut config = Config::from_disk(root().join("book.toml")).expect("book.toml parses");
         let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("book");
         config.build.build_dir.clone_from(&out);
-        let book = MDBook::load_with_config(root(), config).expect("the book loads");
-        book.build().expect("the book builds");
-        out
+        let warnings = Arc::new(Mutex::new(Vec::new()));
+        let collector = WarningCollector(warnings.clone());
+        // mdBook logs through `tracing` on the thread that builds.
+        tracing::subscriber::with_default(collector, || {
+            let book = MDBook::load_with_config(root(), config).expect("the book loads");
+            book.build().expect("the book builds");
+        });
+        let warnings = warnings.lock().unwrap().clone();
+        Built { out, warnings }
     })
+}
+
+/// A `tracing` subscriber that keeps every WARN and ERROR event's text.
+struct WarningCollector(Arc<Mutex<Vec<String>>>);
+
+impl tracing::Subscriber for WarningCollector {
+    fn enabled(&self, metadata: &tracing::Metadata<'_>) -> bool {
+        *metadata.level() <= tracing::Level::WARN
+    }
+
+    fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+        tracing::span::Id::from_u64(1)
+    }
+
+    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
+
+    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+
+    fn event(&self, event: &tracing::Event<'_>) {
+        struct Text(String);
+        impl tracing::field::Visit for Text {
+            fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn fmt::Debug) {
+                if !self.0.is_empty() {
+                    self.0.push_str(", ");
+                }
+                if field.name() == "message" {
+                    let _ = write!(self.0, "{value:?}");
+                } else {
+                    let _ = write!(self.0, "{} = {value:?}", field.name());
+                }
+            }
+        }
+        let mut text = Text(String::new());
+        event.record(&mut text);
+        let level = event.metadata().level();
+        self.0.lock().unwrap().push(format!("{level}: {}", text.0));
+    }
+
+    fn enter(&self, _: &tracing::span::Id) {}
+
+    fn exit(&self, _: &tracing::span::Id) {}
+}
+
+#[test]
+fn mdbook_does_not_warn() {
+    let warnings = &build().warnings;
+    assert!(
+        warnings.is_empty(),
+        "mdBook warned while building the book:\n{}",
+        warnings.join("\n")
+    );
 }
 
 /// Every chapter source: `(file name, text)`.
