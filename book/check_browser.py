@@ -176,6 +176,22 @@ class Browser:
             self._process.wait()
 
 
+def check_the_check(browser, scratch):
+    """A page built to overflow both ways must be caught: else the
+    measurement itself is broken and a pass would mean nothing."""
+    canary = scratch / "canary.html"
+    canary.write_text(
+        "<!DOCTYPE html><html><body><main>"
+        f"<pre style='overflow-x: auto'>{'x' * 400}</pre>"
+        "<div style='width: 2000px'>wide</div>"
+        "</main></body></html>"
+    )
+    browser.open(canary.as_uri())
+    found = browser.evaluate(MEASURE)
+    if found["scrollWidth"] <= WIDTH or len(found["overflowing"]) != 1:
+        sys.exit(f"the overflow check missed its canary page: {found}")
+
+
 def main():
     if len(sys.argv) != 2:
         sys.exit(__doc__)
@@ -193,6 +209,7 @@ def main():
     with tempfile.TemporaryDirectory(prefix="warden-book-chromium-") as profile:
         browser = Browser(chromium, profile)
         try:
+            check_the_check(browser, Path(profile))
             for page in pages:
                 browser.open(page.as_uri())
                 found = browser.evaluate(MEASURE)

@@ -1,8 +1,9 @@
 //! Runs every Python listing of the book with `python3` and checks that it
 //! prints what the book says it prints.
 //!
-//! Where `python3` is not installed each test prints a note and passes:
-//! the Rust listings still run. No check depends on a race showing up (or
+//! Where `python3` is not installed each test prints a note and passes
+//! (the Rust listings still run), except in CI (`CI=true`), where a
+//! missing `python3` fails every test: CI must run the twins. No check depends on a race showing up (or
 //! not) on a given run: the racy listings are checked for the shape of
 //! their report, the others for results that hold on every run.
 
@@ -24,6 +25,10 @@ fn have_python() -> bool {
             .output()
             .is_ok_and(|out| out.status.success());
         if !found {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "python3 not found, and CI=true: CI must run the book's Python listings"
+            );
             // Straight to stderr: the test harness would swallow `println!`.
             let _ = writeln!(
                 std::io::stderr(),
