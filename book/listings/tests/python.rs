@@ -79,6 +79,12 @@ const CHECKED: &[&str] = &[
     "cpu_bound.py",
     "errors.py",
     "event_gate.py",
+    "exercise_barrier.py",
+    "exercise_condition.py",
+    "exercise_event.py",
+    "exercise_lock.py",
+    "exercise_rlock.py",
+    "exercise_semaphore.py",
     "fetch_threads.py",
     "getting_started.py",
     "guards.py",
@@ -387,6 +393,37 @@ fn getting_started() {
         "hello from a task; counter = 1\n\
          ten threads, one counter: 10\n"
     );
+}
+
+#[test]
+fn exercises() {
+    let expected = [
+        ("exercise_lock.py", "[('/', 1600), ('/about', 800)]\n"),
+        (
+            "exercise_rlock.py",
+            "[('bolt', 400), ('nut', 400), ('washer', 800)], always whole kits: True\n",
+        ),
+        (
+            "exercise_semaphore.py",
+            "10 jobs, a pool of 3: never more than 3 in use: True; 3 free\n",
+        ),
+        (
+            "exercise_event.py",
+            "at least 5 ticks, then stopped: True\n",
+        ),
+        (
+            "exercise_condition.py",
+            "all 3 workers counted down: [0, 1, 2]\n",
+        ),
+        (
+            "exercise_barrier.py",
+            "sum of 1..100 by 4 workers: [5050], seen by all: True\n",
+        ),
+    ];
+    for (script, output) in expected {
+        let Some(out) = run(script) else { return };
+        assert_eq!(out, output, "{script}");
+    }
 }
 
 #[test]
