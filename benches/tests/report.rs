@@ -75,7 +75,7 @@ fn markdown_has_one_row_per_compared_benchmark_then_the_targets() {
     );
     let targets: Vec<&str> = md
         .lines()
-        .skip_while(|l| !l.starts_with("| issue 11 target"))
+        .skip_while(|l| !l.starts_with("| measure |"))
         .skip(2)
         .collect();
     assert_eq!(

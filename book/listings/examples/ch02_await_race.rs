@@ -3,10 +3,12 @@
 //!
 //! Run: `cargo run -p warden-book-listings --example ch02_await_race`
 
+// ANCHOR: uses
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 use warden::Lock;
+// ANCHOR_END: uses
 
 // ANCHOR: no_await
 /// Two increments, run as two branches of one task. `join!(biased; ..)`
@@ -59,6 +61,28 @@ async fn across_threads(increments: u64) -> u64 {
 }
 // ANCHOR_END: threads
 
+// ANCHOR: fetch_add
+/// One atomic read-modify-write instead of a load and a store: no update
+/// is lost, on any number of threads.
+async fn with_fetch_add(increments: u64) -> u64 {
+    let counter = Arc::new(AtomicU64::new(0));
+    let tasks: Vec<_> = (0..2)
+        .map(|_| {
+            let counter = counter.clone();
+            tokio::spawn(async move {
+                for _ in 0..increments {
+                    counter.fetch_add(1, Relaxed); // read, add and write as one step
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap();
+    }
+    counter.load(Relaxed)
+}
+// ANCHOR_END: fetch_add
+
 // ANCHOR: fixed
 /// The fix: hold a lock across the read, the `.await` and the write.
 async fn with_lock() -> u64 {
@@ -87,6 +111,10 @@ async fn main() {
     let parallel = across_threads(100_000).await;
     println!("200000 increments on two worker threads: {parallel}");
     assert!(parallel <= 200_000); // how many were lost depends on the run
+
+    let atomic = with_fetch_add(100_000).await;
+    println!("200000 fetch_adds on two worker threads: {atomic}");
+    assert_eq!(atomic, 200_000);
 
     let locked = with_lock().await;
     println!("two increments under a Lock: {locked}");

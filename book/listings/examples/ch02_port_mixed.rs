@@ -4,13 +4,15 @@
 //!
 //! Run: `cargo run -p warden-book-listings --example ch02_port_mixed`
 
+// ANCHOR: uses
 use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
 #[path = "shared/crawl.rs"]
 mod crawl;
-use crawl::{Crawl, PAGES, Progress, page, report, urls};
+use crawl::{Crawl, PAGES, Progress, number, page, report, urls};
+// ANCHOR_END: uses
 
 fn record(progress: &mut Progress, crawl: &Crawl, url: &str, body: &str) {
     progress.in_flight -= 1;
@@ -48,22 +50,23 @@ fn fetch_blocking(crawl: &Crawl, url: &str) {
 #[tokio::main]
 async fn main() {
     let crawl = Arc::new(Crawl::new());
-    let (odd, even): (Vec<_>, Vec<_>) = urls().enumerate().partition(|(i, _)| i % 2 == 1);
+    let (even, odd): (Vec<String>, Vec<String>) = urls().partition(|url| number(url) % 2 == 0);
 
-    // A plain OS thread fetches the even pages with the blocking twins...
+    // A plain OS thread fetches the even pages (2, 4, 6, 8) with the
+    // blocking twins...
     let thread = thread::spawn({
         let crawl = crawl.clone();
         move || {
-            for (_, url) in even {
+            for url in even {
                 fetch_blocking(&crawl, &url);
             }
         }
     });
-    // ...while tasks fetch the odd ones with `.await`: the same Semaphore
-    // keeps all of them, together, to three in flight.
+    // ...while tasks fetch the odd ones (1, 3, 5, 7) with `.await`: the
+    // same Semaphore keeps all of them, together, to three in flight.
     let tasks: Vec<_> = odd
         .into_iter()
-        .map(|(_, url)| {
+        .map(|url| {
             let crawl = crawl.clone();
             tokio::spawn(async move { fetch(&crawl, &url).await })
         })

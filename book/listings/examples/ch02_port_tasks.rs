@@ -2,12 +2,14 @@
 //!
 //! Run: `cargo run -p warden-book-listings --example ch02_port_tasks`
 
+// ANCHOR: uses
 use std::sync::Arc;
 use std::time::Duration;
 
 #[path = "shared/crawl.rs"]
 mod crawl;
 use crawl::{Crawl, PAGES, page, report, urls};
+// ANCHOR_END: uses
 
 // ANCHOR: fetch
 async fn fetch(crawl: &Crawl, url: &str) {

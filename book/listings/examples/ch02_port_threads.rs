@@ -2,6 +2,7 @@
 //!
 //! Run: `cargo run -p warden-book-listings --example ch02_port_threads`
 
+// ANCHOR: uses
 use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
@@ -9,6 +10,7 @@ use std::time::Duration;
 #[path = "shared/crawl.rs"]
 mod crawl;
 use crawl::{Crawl, PAGES, page, report, urls};
+// ANCHOR_END: uses
 
 // ANCHOR: fetch
 fn fetch(crawl: &Crawl, url: &str) {

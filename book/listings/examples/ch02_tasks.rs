@@ -7,12 +7,14 @@
 //!
 //! Run: `cargo run -p warden-book-listings --example ch02_tasks`
 
+// ANCHOR: uses
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use tokio::task::JoinSet;
 use warden::Semaphore;
+// ANCHOR_END: uses
 
 // ANCHOR: spawn
 async fn greet(name: &'static str) -> String {

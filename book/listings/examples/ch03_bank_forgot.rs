@@ -3,9 +3,11 @@
 //!
 //! Run: `cargo run -p warden-book-listings --example ch03_bank_forgot`
 
+// ANCHOR: uses
 use std::sync::atomic::{AtomicI64, Ordering::Relaxed};
 
 use warden::Lock;
+// ANCHOR_END: uses
 
 // ANCHOR: bank
 struct Bank {

@@ -2,9 +2,11 @@
 //!
 //! Run: `cargo run -p warden-book-listings --example ch03_bank_guarded`
 
+// ANCHOR: uses
 use std::sync::Arc;
 
 use warden::{Lock, guarded};
+// ANCHOR_END: uses
 
 // ANCHOR: bank
 #[guarded]
@@ -68,7 +70,7 @@ async fn free_run() -> i64 {
     bank.verify_accounts().await
 }
 
-#[tokio::main]
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let seen = audit_during_transfer().await;
     println!("verify_accounts saw {seen}; the bank holds 300");

@@ -2,9 +2,11 @@
 //!
 //! Run: `cargo run -p warden-book-listings --example ch03_bank_lock`
 
+// ANCHOR: uses
 use std::sync::Arc;
 
 use warden::Lock;
+// ANCHOR_END: uses
 
 // ANCHOR: bank
 struct Bank {
@@ -61,7 +63,7 @@ async fn free_run() -> i64 {
 }
 // ANCHOR_END: free_run
 
-#[tokio::main]
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let total = two_transfers().await;
     println!("total: 300 before, {total} after two transfers");

@@ -7,8 +7,10 @@
 //!
 //! Run: `cargo run -p warden-book-listings --example ch03_bank_unsafe`
 
+// ANCHOR: uses
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering::Relaxed};
+// ANCHOR_END: uses
 
 // ANCHOR: bank
 struct Bank {
@@ -74,7 +76,7 @@ async fn free_run() -> i64 {
 }
 // ANCHOR_END: free_run
 
-#[tokio::main]
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let total = two_transfers().await;
     println!("total: 300 before, {total} after two transfers");

@@ -2,15 +2,16 @@
 //!
 //! Run: `cargo run -p warden-book-listings --example ch04_lock_basics`
 
+// ANCHOR: uses
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::time::timeout;
 use warden::Lock;
+// ANCHOR_END: uses
 
-#[tokio::main(flavor = "current_thread")]
-async fn main() {
-    // ANCHOR: basics
+// ANCHOR: basics
+async fn basics() -> Lock<Vec<&'static str>> {
     let lock = Lock::new(Vec::new()); // lock = threading.Lock(); items = []
     {
         let mut items = lock.acquire().await; // with lock:
@@ -18,9 +19,12 @@ async fn main() {
         assert!(lock.locked()); //                   lock.locked()
     } // the guard's scope ends: released
     assert!(!lock.locked());
-    // ANCHOR_END: basics
+    lock
+}
+// ANCHOR_END: basics
 
-    // ANCHOR: try_and_timeout
+// ANCHOR: try_and_timeout
+async fn try_and_timeout(lock: &Lock<Vec<&str>>) {
     let guard = lock.try_acquire().expect("free"); // lock.acquire(blocking=False)
     assert!(lock.try_acquire().is_none()); //          held: refused at once
 
@@ -35,12 +39,12 @@ async fn main() {
         .await
         .expect("free again");
     items.push("second");
-    drop(items);
-    // ANCHOR_END: try_and_timeout
+}
+// ANCHOR_END: try_and_timeout
 
-    // ANCHOR: other_task
+// ANCHOR: other_task
+async fn released_by_another_task(lock: Arc<Lock<Vec<&'static str>>>) {
     // Python lets another thread release a Lock. Here the guard moves:
-    let lock = Arc::new(lock);
     let guard = lock.clone().acquire_owned().await; // a guard that owns an Arc
     let releaser = tokio::spawn(async move {
         println!("releasing a lock another task acquired");
@@ -48,8 +52,14 @@ async fn main() {
     });
     releaser.await.unwrap();
     assert!(!lock.locked());
-    // ANCHOR_END: other_task
+}
+// ANCHOR_END: other_task
 
+#[tokio::main(flavor = "current_thread")]
+async fn main() {
+    let lock = Arc::new(basics().await);
+    try_and_timeout(&lock).await;
+    released_by_another_task(lock.clone()).await;
     println!("{:?}", *lock.acquire().await);
 }
 

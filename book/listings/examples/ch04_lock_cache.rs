@@ -3,12 +3,14 @@
 //!
 //! Run: `cargo run -p warden-book-listings --example ch04_lock_cache`
 
+// ANCHOR: uses
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use warden::Lock;
+// ANCHOR_END: uses
 
 // ANCHOR: cache
 #[derive(Default)]

@@ -2,13 +2,14 @@
 //!
 //! Run: `cargo run -p warden-book-listings --example ch05_rlock_basics`
 
+// ANCHOR: uses
 use std::sync::Arc;
 
 use warden::RLock;
+// ANCHOR_END: uses
 
-#[tokio::main]
-async fn main() {
-    // ANCHOR: reentry
+// ANCHOR: reentry
+async fn reentry() {
     let rl = Arc::new(RLock::new(())); // rl = threading.RLock()
     let outer = rl.acquire().await; //     with rl:
     let inner = rl.acquire().await; //         with rl:   (the same task: re-enters)
@@ -23,11 +24,14 @@ async fn main() {
     assert!(rl.locked()); // still held: one level left
     drop(outer);
     assert!(!rl.locked()); // the last guard released it
-    // ANCHOR_END: reentry
+}
+// ANCHOR_END: reentry
 
-    // ANCHOR: branches
-    // The branches of one `join!` are one task, so they share ownership:
-    // while one holds the lock, the other re-enters at once.
+// ANCHOR: branches
+/// The branches of one `join!` are one task, so they share ownership:
+/// while one holds the lock, the other re-enters at once.
+async fn branches() -> bool {
+    let rl = RLock::new(());
     let ((), reentered) = tokio::join!(biased;
         async {
             let _held = rl.acquire().await;
@@ -35,8 +39,14 @@ async fn main() {
         },
         async { rl.try_acquire().is_some() },
     );
-    assert!(reentered);
-    // ANCHOR_END: branches
+    reentered
+}
+// ANCHOR_END: branches
+
+#[tokio::main]
+async fn main() {
+    reentry().await;
+    assert!(branches().await);
     println!("re-entered by the owner, refused to another task, shared by join! branches");
 }
 

@@ -3,10 +3,12 @@
 //!
 //! Run: `cargo run -p warden-book-listings --example ch05_rlock_tree`
 
+// ANCHOR: uses
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 use warden::RLock;
+// ANCHOR_END: uses
 
 // ANCHOR: tree
 /// Node 0 is the root; each node has a size of its own and children.

@@ -4,11 +4,13 @@
 //!
 //! Run: `cargo run -p warden-book-listings --example ch06_rate_limit`
 
+// ANCHOR: uses
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::time::Instant;
 use warden::BoundedSemaphore;
+// ANCHOR_END: uses
 
 // ANCHOR: limiter
 /// At most `burst` requests at once, then one per `every`.
@@ -65,10 +67,10 @@ async fn main() {
     }
     sent.sort();
 
-    // The k-th request cannot go before (k - BURST + 1) refills: however
-    // the tasks are scheduled, the rate is respected.
-    for (k, at) in sent.iter().enumerate() {
-        let refills = u32::try_from((k + 1).saturating_sub(BURST)).unwrap();
+    // The k-th request (counting from 1) cannot go before k - BURST
+    // refills: however the tasks are scheduled, the rate is respected.
+    for (k, at) in (1_usize..).zip(&sent) {
+        let refills = u32::try_from(k.saturating_sub(BURST)).unwrap();
         assert!(*at >= EVERY * refills, "request {k} went early, at {at:?}");
     }
     println!("12 requests, burst {BURST}, one more every {EVERY:?}: rate respected");

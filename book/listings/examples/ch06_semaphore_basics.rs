@@ -2,14 +2,15 @@
 //!
 //! Run: `cargo run -p warden-book-listings --example ch06_semaphore_basics`
 
+// ANCHOR: uses
 use std::time::Duration;
 
 use tokio::time::timeout;
 use warden::{BoundedSemaphore, Semaphore, TooManyReleases};
+// ANCHOR_END: uses
 
-#[tokio::main(flavor = "current_thread")]
-async fn main() {
-    // ANCHOR: basics
+// ANCHOR: basics
+async fn basics() {
     let sem = Semaphore::new(2); // sem = threading.Semaphore(2)
     let first = sem.acquire().await; // with sem:  /  sem.acquire()
     let second = sem.try_acquire().expect("one left"); // sem.acquire(blocking=False)
@@ -27,10 +28,11 @@ async fn main() {
 
     let four = sem.acquire_many(4).await; // no Python equivalent
     assert_eq!((four.permits(), sem.available_permits()), (4, 0));
-    // ANCHOR_END: basics
-    drop(four);
+}
+// ANCHOR_END: basics
 
-    // ANCHOR: bounded
+// ANCHOR: bounded
+async fn bounded() {
     let bounded = BoundedSemaphore::new(2); // threading.BoundedSemaphore(2)
     drop(bounded.acquire().await); // with bounded: ... (fine, as ever)
 
@@ -42,7 +44,13 @@ async fn main() {
     bounded.acquire().await.forget(); // bounded.acquire()
     assert_eq!(bounded.release(1), Ok(())); // bounded.release()
     println!("{}", bounded.release(1).unwrap_err());
-    // ANCHOR_END: bounded
+}
+// ANCHOR_END: bounded
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() {
+    basics().await;
+    bounded().await;
 }
 
 #[cfg(test)]

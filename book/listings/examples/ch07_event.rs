@@ -2,12 +2,14 @@
 //!
 //! Run: `cargo run -p warden-book-listings --example ch07_event`
 
+// ANCHOR: uses
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use tokio::time::timeout;
 use warden::{Event, Semaphore};
+// ANCHOR_END: uses
 
 // ANCHOR: gate
 const RUNNERS: usize = 3;

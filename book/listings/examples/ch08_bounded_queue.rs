@@ -4,10 +4,12 @@
 //!
 //! Run: `cargo run -p warden-book-listings --example ch08_bounded_queue`
 
+// ANCHOR: uses
 use std::collections::{BTreeSet, VecDeque};
 use std::sync::Arc;
 
 use warden::{Condition, Lock};
+// ANCHOR_END: uses
 
 // ANCHOR: queue
 struct BoundedQueue<T> {

@@ -2,14 +2,15 @@
 //!
 //! Run: `cargo run -p warden-book-listings --example ch09_barrier_broken`
 
+// ANCHOR: uses
 use std::sync::Arc;
 use std::time::Duration;
 
 use warden::{Barrier, BrokenBarrierError};
+// ANCHOR_END: uses
 
-#[tokio::main]
-async fn main() {
-    // ANCHOR: abort
+// ANCHOR: abort
+async fn abort_and_reset() {
     let barrier = Arc::new(Barrier::new(3));
     let waiter = tokio::spawn({
         let barrier = barrier.clone();
@@ -23,17 +24,25 @@ async fn main() {
     assert_eq!(barrier.wait().await, Err(BrokenBarrierError)); // and in later arrivals
     barrier.reset(); // b.reset(): usable again
     assert!(!barrier.is_broken());
-    // ANCHOR_END: abort
+}
+// ANCHOR_END: abort
 
-    // ANCHOR: timeout
-    // b.wait(timeout=0.01): as in `threading`, a timeout breaks the
-    // barrier for everyone -- the others would wait for us forever.
+// ANCHOR: timeout
+/// b.wait(timeout=0.01): as in `threading`, a timeout breaks the barrier
+/// for everyone -- the others would wait for us forever.
+async fn timeout_breaks_it() {
     let pair = Barrier::new(2);
     let alone = pair.wait_timeout(Duration::from_millis(10)).await;
     assert_eq!(alone, Err(BrokenBarrierError));
     assert!(pair.is_broken());
     println!("{}", alone.unwrap_err());
-    // ANCHOR_END: timeout
+}
+// ANCHOR_END: timeout
+
+#[tokio::main]
+async fn main() {
+    abort_and_reset().await;
+    timeout_breaks_it().await;
 }
 
 #[cfg(test)]

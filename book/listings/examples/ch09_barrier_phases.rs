@@ -3,10 +3,12 @@
 //!
 //! Run: `cargo run -p warden-book-listings --example ch09_barrier_phases`
 
+// ANCHOR: uses
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering::Relaxed};
 
 use warden::Barrier;
+// ANCHOR_END: uses
 
 const WORKERS: usize = 4;
 const PHASES: usize = 5;

@@ -3,6 +3,7 @@
 //!
 //! Run: `cargo run -p warden-book-listings --example ch11_errors`
 
+// ANCHOR: uses
 use std::any::Any;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
@@ -10,11 +11,13 @@ use std::time::Duration;
 
 use tokio::time::timeout;
 use warden::{Barrier, BoundedSemaphore, BrokenBarrierError, Condition, Lock, TooManyReleases};
+// ANCHOR_END: uses
 
 const BARRIER_ZERO: &str = include_str!("../output/barrier-zero.txt");
 const TWO_LOCKS: &str = include_str!("../output/condition-two-locks.txt");
 const OVER_BOUND: &str = include_str!("../output/acquire-many-over-bound.txt");
 
+/// The message of a caught panic.
 fn message(payload: &(dyn Any + Send)) -> String {
     payload
         .downcast_ref::<String>()
@@ -23,25 +26,27 @@ fn message(payload: &(dyn Any + Send)) -> String {
         .unwrap_or_default()
 }
 
-async fn typed_errors() {
-    // ANCHOR: over_release
+// ANCHOR: over_release
+fn over_release() {
     let sem = BoundedSemaphore::new(1);
     let err: TooManyReleases = sem.release(1).unwrap_err(); // Python: ValueError
     println!("{err}");
-    // ANCHOR_END: over_release
+}
+// ANCHOR_END: over_release
 
-    // ANCHOR: broken
+// ANCHOR: broken
+async fn broken() {
     let barrier = Barrier::new(2);
     barrier.abort();
     match barrier.wait().await {
         Ok(_) => unreachable!("an aborted barrier never trips"),
         Err(BrokenBarrierError) => println!("{BrokenBarrierError}"), // Python: raises
     }
-    // ANCHOR_END: broken
 }
+// ANCHOR_END: broken
 
+// ANCHOR: notify_unlocked
 async fn notify_without_lock() {
-    // ANCHOR: notify_unlocked
     let (ready, changed) = (Lock::new(false), Condition::new());
     tokio::join!(biased;
         async {
@@ -54,11 +59,11 @@ async fn notify_without_lock() {
             changed.notify_all(); //          the notification: after it is released
         },
     );
-    // ANCHOR_END: notify_unlocked
 }
+// ANCHOR_END: notify_unlocked
 
-async fn deadlocks() {
-    // ANCHOR: reacquire
+// ANCHOR: reacquire
+async fn reacquire() {
     let lock = Lock::new(());
     let held = lock.acquire().await;
     // Waiting for a lock you hold never ends (Python hangs too). A timeout
@@ -66,9 +71,11 @@ async fn deadlocks() {
     let never = timeout(Duration::from_millis(50), lock.acquire()).await;
     assert!(never.is_err());
     drop((never, held));
-    // ANCHOR_END: reacquire
+}
+// ANCHOR_END: reacquire
 
-    // ANCHOR: not_deadlocks
+// ANCHOR: not_deadlocks
+async fn not_deadlocks() {
     let lock = Arc::new(Lock::new(0));
 
     // 1. The guard moved to another task, which releases it: this task's
@@ -91,15 +98,18 @@ async fn deadlocks() {
         async { *lock.acquire().await += 1 },
     );
     assert_eq!(*lock.acquire().await, 2);
-    // ANCHOR_END: not_deadlocks
 }
+// ANCHOR_END: not_deadlocks
 
-async fn panics() -> [String; 3] {
-    // ANCHOR: barrier_zero
+// ANCHOR: barrier_zero
+fn barrier_zero() -> String {
     let zero = catch_unwind(|| Barrier::new(0)).unwrap_err(); // Python: ValueError
-    // ANCHOR_END: barrier_zero
+    message(&*zero)
+}
+// ANCHOR_END: barrier_zero
 
-    // ANCHOR: two_locks
+// ANCHOR: two_locks
+async fn two_locks() -> String {
     let (a, b, cond) = (
         Arc::new(Lock::new(())),
         Arc::new(Lock::new(())),
@@ -107,7 +117,7 @@ async fn panics() -> [String; 3] {
     );
     let first = tokio::spawn({
         let (a, cond) = (a.clone(), cond.clone());
-        async move { drop(cond.wait(a.acquire().await).await) } // `cond` now belongs to `a`
+        async move { drop(cond.wait(a.acquire().await).await) } // `cond` belongs to `a`
     });
     while cond.waiters() == 0 {
         tokio::task::yield_now().await;
@@ -116,24 +126,28 @@ async fn panics() -> [String; 3] {
         let (b, cond) = (b.clone(), cond.clone());
         async move { drop(cond.wait(b.acquire().await).await) } // a second lock: panics
     });
-    let two_locks = second.await.unwrap_err().into_panic();
+    let panic = second.await.unwrap_err().into_panic();
     first.abort();
-    // ANCHOR_END: two_locks
+    message(&*panic)
+}
+// ANCHOR_END: two_locks
 
-    // ANCHOR: over_bound
+// ANCHOR: over_bound
+fn over_bound() -> String {
     let sem = BoundedSemaphore::new(2);
     let over = catch_unwind(AssertUnwindSafe(|| drop(sem.acquire_many(3)))).unwrap_err();
-    // ANCHOR_END: over_bound
-
-    [message(&*zero), message(&*two_locks), message(&*over)]
+    message(&*over)
 }
+// ANCHOR_END: over_bound
 
 #[tokio::main]
 async fn main() {
-    typed_errors().await;
+    over_release();
+    broken().await;
     notify_without_lock().await;
-    deadlocks().await;
-    let [zero, two_locks, over] = panics().await;
+    reacquire().await;
+    not_deadlocks().await;
+    let [zero, two_locks, over] = [barrier_zero(), two_locks().await, over_bound()];
     for panic in [&zero, &two_locks, &over] {
         println!("panicked: {panic}");
     }

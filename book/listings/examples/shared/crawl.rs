@@ -1,8 +1,10 @@
 //! The state the fetch ports share (included by `ch02_port_*.rs`).
 
+// ANCHOR: uses
 use std::collections::BTreeMap;
 
 use warden::{Event, Lock, Semaphore};
+// ANCHOR_END: uses
 
 // ANCHOR: state
 /// The pretend web site's pages: `/page/1` .. `/page/8`.
@@ -37,10 +39,14 @@ pub fn urls() -> impl Iterator<Item = String> {
     (1..=PAGES).map(|i| format!("/page/{i}"))
 }
 
+/// The page number in `url`: 3 for `/page/3`.
+pub fn number(url: &str) -> usize {
+    url["/page/".len()..].parse().expect("a page number")
+}
+
 /// The body the pretend site serves for `url`.
 pub fn page(url: &str) -> String {
-    let i: usize = url["/page/".len()..].parse().expect("a page number");
-    "x".repeat(100 * i)
+    "x".repeat(100 * number(url))
 }
 // ANCHOR_END: state
 
