@@ -15,6 +15,7 @@ mod ast;
 mod attr;
 mod error;
 mod expand;
+mod krate;
 mod validate;
 
 use proc_macro::TokenStream;

@@ -1,5 +1,7 @@
-//! Generic structs: the data struct takes the parameters its fields use,
-//! with their bounds, as a hand-written one would.
+//! Generic structs: each data struct has exactly the struct's generic
+//! parameters, bounds and where-clause, so its name is predictable
+//! (`PairLock<A, B>` for `Pair<A, B>`); a parameter its fields do not use
+//! sits in a zero-sized `PhantomData<fn() -> B>`.
 
 use std::collections::BTreeMap;
 use std::fmt::Display;
@@ -38,8 +40,8 @@ impl<K: Ord, V: Clone> Cache<K, V> {
     }
 }
 
-// Only `A` is guarded: `PairLock<A>` does not take `B` (it would be
-// unused), and `B`'s bound stays on `Pair`.
+// Only `A` is guarded: `PairLock<A, B>` still takes `B` (and its bound),
+// marked as unused.
 #[guarded]
 pub struct Pair<A, B: Display> {
     lock: Lock,
@@ -77,8 +79,14 @@ fn main() {
             first: vec![1u8],
             second: "two",
         });
-        let data: PairLock<Vec<u8>> = pair.lock.into_inner();
+        let data: PairLock<Vec<u8>, &str> = pair.lock.into_inner();
         assert_eq!((data.first, pair.second), (vec![1], "two"));
+
+        // The marker is zero-sized: the data struct is its fields' size.
+        assert_eq!(
+            std::mem::size_of::<PairLock<Vec<u8>, &str>>(),
+            std::mem::size_of::<Vec<u8>>()
+        );
 
         let ring: Ring = Ring::new(RingInit {
             lock: Lock::new(()),
