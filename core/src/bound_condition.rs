@@ -5,15 +5,14 @@
 use std::fmt;
 use std::future::Future;
 use std::marker::PhantomData;
-use std::ops::DerefMut;
 use std::time::Duration;
 
-use crate::condition::{Condition, ConditionGuard};
-use crate::lock::{LockGuard, OwnedLockGuard};
+use crate::condition::Condition;
+use crate::lock::LockGuard;
 
 /// A [`Condition`] bound to the lock whose data is `T`: its waits accept
-/// only guards of a `Lock<T>`, so waiting with the guard of another lock
-/// is a compile error, not a run-time panic.
+/// only the guards of a `Lock<T>`, so waiting with the guard of another
+/// lock is a compile error, not a run-time panic.
 ///
 /// A plain `Condition` works with the guard of any [`Lock`](crate::Lock)
 /// and panics if it is used with two (as Python's `Condition` owns one
@@ -60,15 +59,18 @@ use crate::lock::{LockGuard, OwnedLockGuard};
 /// # }
 /// ```
 ///
-/// The guard of another lock is rejected at the argument:
+/// It waits with a [`LockGuard<'_, T>`](LockGuard), the guard a lock field
+/// gives, so the guard of any other lock is rejected at the argument — one
+/// error, rustc's "mismatched types", naming the lock it expected
+/// (`LockGuard<'_, QueueLock>`):
 ///
-/// ```compile_fail,E0277
+/// ```compile_fail,E0308
 /// # use warden::{Condition, Lock, guarded};
 /// # #[guarded]
 /// # pub struct Queue { lock: Lock, #[guarded(lock)] items: Vec<u32>, #[condition(lock)] not_empty: Condition }
 /// async fn wrong(q: &Queue, other: &Lock<Vec<u32>>) {
 ///     let g = other.acquire().await;
-///     q.not_empty.wait(g).await; // error: not a guard of `Lock<QueueLock>`
+///     q.not_empty.wait(g).await; // error: expected `LockGuard<'_, QueueLock>`
 /// }
 /// ```
 ///
@@ -83,26 +85,16 @@ use crate::lock::{LockGuard, OwnedLockGuard};
 /// in a field or a `static`.)
 ///
 /// Everything else is [`Condition`]'s: the same notifications, the same
-/// cancel safety, no spurious wake-ups, the same size.
+/// cancel safety, no spurious wake-ups, the same size. (A `Condition` also
+/// takes an [`OwnedLockGuard`](crate::OwnedLockGuard), which needs an
+/// `Arc<Lock<T>>`: a lock field is not one, so a `BoundCondition` takes the
+/// borrowed guard only.)
 pub struct BoundCondition<T: ?Sized> {
     condition: Condition,
     /// The lock's data type; `fn() -> T` keeps `BoundCondition` `Send`,
     /// `Sync` and free of drop-check whatever `T` is.
     lock: PhantomData<fn() -> T>,
 }
-
-/// A guard that a [`BoundCondition<T>`] can wait with: the guard of a
-/// `Lock<T>` ([`LockGuard`] or [`OwnedLockGuard`]). Sealed: warden
-/// implements it, you use it.
-#[diagnostic::on_unimplemented(
-    message = "this condition waits only with a guard of `Lock<{T}>`, not with `{Self}`",
-    label = "the guard of another lock",
-    note = "a `#[condition(lock)]` field belongs to the lock it names: take that lock and pass its guard"
-)]
-pub trait GuardOf<T: ?Sized>: ConditionGuard + DerefMut<Target = T> {}
-
-impl<T: ?Sized> GuardOf<T> for LockGuard<'_, T> {}
-impl<T: ?Sized> GuardOf<T> for OwnedLockGuard<T> {}
 
 impl<T: ?Sized> BoundCondition<T> {
     const_fn! {
@@ -178,7 +170,7 @@ impl<T: ?Sized> BoundCondition<T> {
     /// # }
     /// ```
     #[track_caller]
-    pub fn wait<G: GuardOf<T>>(&self, guard: G) -> impl Future<Output = G> {
+    pub fn wait<'g>(&self, guard: LockGuard<'g, T>) -> impl Future<Output = LockGuard<'g, T>> {
         self.condition.wait(guard)
     }
 
@@ -212,7 +204,11 @@ impl<T: ?Sized> BoundCondition<T> {
     /// assert_eq!(g.n, 3);
     /// # }
     /// ```
-    pub async fn wait_for<G: GuardOf<T>>(&self, guard: G, pred: impl FnMut(&mut T) -> bool) -> G {
+    pub async fn wait_for<'g>(
+        &self,
+        guard: LockGuard<'g, T>,
+        pred: impl FnMut(&mut T) -> bool,
+    ) -> LockGuard<'g, T> {
         self.condition.wait_for(guard, pred).await
     }
 
@@ -245,11 +241,11 @@ impl<T: ?Sized> BoundCondition<T> {
     /// # }
     /// ```
     #[track_caller]
-    pub fn wait_timeout<G: GuardOf<T>>(
+    pub fn wait_timeout<'g>(
         &self,
-        guard: G,
+        guard: LockGuard<'g, T>,
         timeout: Duration,
-    ) -> impl Future<Output = (G, bool)> {
+    ) -> impl Future<Output = (LockGuard<'g, T>, bool)> {
         self.condition.wait_timeout(guard, timeout)
     }
 
@@ -282,7 +278,7 @@ impl<T: ?Sized> BoundCondition<T> {
     /// assert_eq!(waiter.join().unwrap(), 1);
     /// ```
     #[track_caller]
-    pub fn wait_blocking<G: GuardOf<T>>(&self, guard: G) -> G {
+    pub fn wait_blocking<'g>(&self, guard: LockGuard<'g, T>) -> LockGuard<'g, T> {
         self.condition.wait_blocking(guard)
     }
 
@@ -303,11 +299,11 @@ impl<T: ?Sized> BoundCondition<T> {
     /// assert_eq!(g.n, 1);
     /// ```
     #[track_caller]
-    pub fn wait_for_blocking<G: GuardOf<T>>(
+    pub fn wait_for_blocking<'g>(
         &self,
-        guard: G,
+        guard: LockGuard<'g, T>,
         pred: impl FnMut(&mut T) -> bool,
-    ) -> G {
+    ) -> LockGuard<'g, T> {
         self.condition.wait_for_blocking(guard, pred)
     }
 
@@ -331,7 +327,11 @@ impl<T: ?Sized> BoundCondition<T> {
     /// assert!(!notified);
     /// ```
     #[track_caller]
-    pub fn wait_timeout_blocking<G: GuardOf<T>>(&self, guard: G, timeout: Duration) -> (G, bool) {
+    pub fn wait_timeout_blocking<'g>(
+        &self,
+        guard: LockGuard<'g, T>,
+        timeout: Duration,
+    ) -> (LockGuard<'g, T>, bool) {
         self.condition.wait_timeout_blocking(guard, timeout)
     }
 

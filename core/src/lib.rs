@@ -145,7 +145,7 @@ mod sync;
 pub mod __private;
 
 pub use barrier::{Barrier, BarrierWaitResult};
-pub use bound_condition::{BoundCondition, GuardOf};
+pub use bound_condition::BoundCondition;
 pub use bounded_semaphore::BoundedSemaphore;
 pub use condition::{Condition, ConditionGuard};
 pub use error::{BrokenBarrierError, TooManyReleases};

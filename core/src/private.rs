@@ -33,8 +33,11 @@ mod sealed {
     )]
     pub trait Sealed {}
 
+    #[diagnostic::do_not_recommend]
     impl Sealed for crate::Lock {}
+    #[diagnostic::do_not_recommend]
     impl Sealed for crate::RLock {}
+    #[diagnostic::do_not_recommend]
     impl Sealed for crate::Condition {}
 }
 
@@ -246,9 +249,9 @@ mod tests {
 
     #[test]
     fn wrap_builds_each_kind() {
-        const LOCK: Lock<u32> = wrap::<Lock, u32>(5);
         static RLOCK: RLock<Vec<u8>> = wrap::<RLock, Vec<u8>>(Vec::new());
-        assert_eq!(LOCK.into_inner(), 5);
+        let lock = const { wrap::<Lock, u32>(5) };
+        assert_eq!(lock.into_inner(), 5);
         assert!(RLOCK.try_acquire().unwrap().is_empty());
         let owned = wrap::<Lock, String>("moved".to_owned());
         assert_eq!(owned.into_inner(), "moved");

@@ -474,6 +474,9 @@ impl<'a> Expansion<'a> {
         );
         let fields = (0..self.input.fields.len()).map(|i| {
             let mut field = self.moved_field(i);
+            // Helper attributes of derives (`#[serde(skip)]`) belong to the
+            // struct the field is in; `Init` derives nothing.
+            field.attrs.retain(is_plain_attribute);
             let by = self.plan.guarded_by[i].or(self.plan.condition_of[i]);
             if let Some(lock) = by {
                 let lock_cfgs = &self.input.fields[lock].attrs.cfgs;
@@ -612,6 +615,9 @@ impl<'a> Expansion<'a> {
         let where_clause = self.where_clause(None, None);
         let allow = allow_list();
         let body = self.construct();
+        // `From` repeats the body rather than call the constructor by name:
+        // a user's own `new` (without `new = ...`) is then one error, the
+        // duplicate definition, not also an ambiguous call.
         let (new, from_body) = match &self.new {
             Some(name) => {
                 let doc = format!(
@@ -629,7 +635,7 @@ impl<'a> Expansion<'a> {
                         }
                     }
                 };
-                (new, quote!(Self::#name(init)))
+                (new, body)
             }
             None => (TokenStream::new(), body),
         };
@@ -882,7 +888,8 @@ fn lock_plans(
             None // see `where_clause`: a conditional lock is not assumed
         };
         let (ty, rewritten) = match rewrite {
-            Some(ty) => (ty, true),
+            // Spanned at the written type, where errors about it belong.
+            Some(ty) => (respan(ty, type_name_span(written)), true),
             None => (
                 quote_spanned! {type_name_span(written)=>
                     #krate::__private::Guarded<#written, #data_ty>
@@ -942,6 +949,25 @@ fn rewrite_lock(ty: &Type, data_ty: &TokenStream) -> Option<TokenStream> {
         PathArguments::Parenthesized(_) => return None,
     }
     Some(path.into_token_stream())
+}
+
+/// Whether `attr` means the same on any struct: docs, `cfg`, lint levels
+/// (and a `cfg_attr` of those). Other attributes on a field are helpers of
+/// the derives of the struct it is in.
+fn is_plain_attribute(attr: &Attribute) -> bool {
+    fn plain(path: &Path) -> bool {
+        ["doc", "cfg", "allow", "warn", "deny", "forbid", "expect"]
+            .iter()
+            .any(|name| path.is_ident(name))
+    }
+    if attr.path().is_ident("cfg_attr") {
+        let Ok(metas) = attr.parse_args_with(Punctuated::<syn::Meta, Token![,]>::parse_terminated)
+        else {
+            return false;
+        };
+        return metas.iter().skip(1).all(|meta| plain(meta.path()));
+    }
+    plain(attr.path())
 }
 
 /// Whether a derive path is the standard library's `name` (`Debug`,
@@ -1017,8 +1043,8 @@ fn respan(tokens: TokenStream, span: Span) -> TokenStream {
 
 /// Which of a struct's type parameters and lifetimes some types surely
 /// use: a type parameter named as a type path's first segment (`T`,
-/// `T::Item`, `Vec<T>`, `<T as Tr>::X`), a lifetime anywhere outside a
-/// `for<..>` that rebinds it. Everything else (a parameter mentioned only
+/// `T::Item`, `Vec<T>`, `<T as Tr>::X`), a lifetime anywhere (a `for<'a>`
+/// cannot shadow the struct's `'a`: E0496). Everything else (a parameter mentioned only
 /// in a macro, or not at all) goes in the data struct's `PhantomData`,
 /// where it is harmless if it was used after all.
 struct Uses {
@@ -1026,8 +1052,6 @@ struct Uses {
     lifetimes: HashSet<String>,
     used_types: HashSet<String>,
     used_lifetimes: HashSet<String>,
-    /// Lifetimes bound by the enclosing `for<..>`s.
-    bound: Vec<Vec<String>>,
 }
 
 impl Uses {
@@ -1043,7 +1067,6 @@ impl Uses {
                 .collect(),
             used_types: HashSet::new(),
             used_lifetimes: HashSet::new(),
-            bound: Vec::new(),
         }
     }
 
@@ -1073,21 +1096,6 @@ impl Uses {
             })
             .collect()
     }
-
-    /// The lifetimes a `for<..>` binds.
-    fn binds(binder: Option<&syn::BoundLifetimes>) -> Vec<String> {
-        binder
-            .map(|b| {
-                b.lifetimes
-                    .iter()
-                    .filter_map(|p| match p {
-                        GenericParam::Lifetime(l) => Some(l.lifetime.ident.to_string()),
-                        _ => None,
-                    })
-                    .collect()
-            })
-            .unwrap_or_default()
-    }
 }
 
 impl<'ast> Visit<'ast> for Uses {
@@ -1105,22 +1113,9 @@ impl<'ast> Visit<'ast> for Uses {
 
     fn visit_lifetime(&mut self, lifetime: &'ast syn::Lifetime) {
         let name = lifetime.ident.to_string();
-        let rebound = self.bound.iter().any(|names| names.contains(&name));
-        if !rebound && self.lifetimes.contains(&name) {
+        if self.lifetimes.contains(&name) {
             self.used_lifetimes.insert(name);
         }
-    }
-
-    fn visit_type_fn_ptr(&mut self, node: &'ast syn::TypeFnPtr) {
-        self.bound.push(Uses::binds(node.lifetimes.as_ref()));
-        visit::visit_type_fn_ptr(self, node);
-        self.bound.pop();
-    }
-
-    fn visit_trait_bound(&mut self, node: &'ast syn::TraitBound) {
-        self.bound.push(Uses::binds(node.lifetimes.as_ref()));
-        visit::visit_trait_bound(self, node);
-        self.bound.pop();
     }
 
     fn visit_type_macro(&mut self, _: &'ast syn::TypeMacro) {

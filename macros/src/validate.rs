@@ -339,23 +339,17 @@ fn check_cfgs(input: &Input<'_>, plan: &Plan, errors: &mut Errors) {
             }
             let lock_name = lock.ident;
             let cfg_text = cfg.meta.to_token_stream().to_string();
+            let (them, it_has, each) = if missing.len() == 1 {
+                (missing[0].clone(), "it has", "it")
+            } else {
+                (missing.join(", "), "they have", "each of them")
+            };
             errors.error_at(
                 cfg,
                 format!(
-                    "this `#[{cfg_text}]` on the lock `{lock_name}` would also remove {} \
-                     (the data it protects), without a word where {} declared. \
-                     Write the same `#[{cfg_text}]` on {}, or remove it from `{lock_name}`",
-                    missing.join(", "),
-                    if missing.len() == 1 {
-                        "it is"
-                    } else {
-                        "they are"
-                    },
-                    if missing.len() == 1 {
-                        "it"
-                    } else {
-                        "each of them"
-                    },
+                    "this `#[{cfg_text}]` on the lock `{lock_name}` would also remove \
+                     {them}, which it guards, although {it_has} no such `#[cfg]`: write \
+                     the same `#[{cfg_text}]` on {each}, or remove it from `{lock_name}`"
                 ),
             );
         }

@@ -58,6 +58,35 @@ pub struct Ring<T = u8, const N: usize = 4> {
     slots: [Option<T>; N],
 }
 
+// A parameter named like a type in a path (`std::io::Error`) is not taken
+// for a use of it: `LastLock<Error>` marks `Error` unused (it was error
+// E0392 in generated code when parameters were picked by their names).
+#[guarded]
+pub struct Last<Error> {
+    lock: Lock,
+    #[guarded(lock)]
+    last: Option<std::io::Error>,
+    error: Error,
+}
+
+// A bound that mentions another parameter stays on the data struct.
+#[guarded]
+pub struct Convert<T, U>
+where
+    U: From<T>,
+{
+    lock: Lock,
+    #[guarded(lock)]
+    out: Option<U>,
+    input: T,
+}
+
+impl<T: Clone, U: From<T>> Convert<T, U> {
+    async fn run(&self) {
+        self.lock.acquire().await.out = Some(U::from(self.input.clone()));
+    }
+}
+
 fn main() {
     let rt = tokio::runtime::Builder::new_current_thread()
         .build()
@@ -87,6 +116,23 @@ fn main() {
             std::mem::size_of::<PairLock<Vec<u8>, &str>>(),
             std::mem::size_of::<Vec<u8>>()
         );
+
+        let last = Last::new(LastInit {
+            lock: Lock::new(()),
+            last: None,
+            error: "e",
+        });
+        let data: LastLock<&str> = last.lock.into_inner();
+        assert!(data.last.is_none());
+
+        let convert = Convert::new(ConvertInit {
+            lock: Lock::new(()),
+            out: None,
+            input: 7_u8,
+        });
+        convert.run().await;
+        let data: ConvertLock<u8, u32> = convert.lock.into_inner();
+        assert_eq!(data.out, Some(7));
 
         let ring: Ring = Ring::new(RingInit {
             lock: Lock::new(()),
