@@ -54,7 +54,9 @@ pub fn exercise() -> (i64, usize) {
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         });
         let g = bank.lock.acquire_blocking();
-        let g = bank.changed.wait_for_blocking(g, |data| data.accounts.len() == 3);
+        let g = bank
+            .changed
+            .wait_for_blocking(g, |data| data.accounts.len() == 3);
         assert!(format!("{bank:?}").contains("<locked>"));
         drop(g);
     });
