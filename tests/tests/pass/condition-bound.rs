@@ -175,7 +175,8 @@ fn main() {
         drop(q.not_full.wait_blocking(other.lock.acquire_blocking()));
     }));
     drop(std::panic::take_hook());
-    assert!(wrong_instance.is_err());
+    let message = *wrong_instance.unwrap_err().downcast::<&str>().unwrap();
+    assert!(message.contains("two different locks"), "{message}");
     assert!(!other.lock.locked()); // the guard was dropped as it unwound
 
     // Written by hand, a `BoundCondition<T>` binds to any `Lock<T>`.
