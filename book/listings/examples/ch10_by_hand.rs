@@ -41,7 +41,6 @@ impl Ledger {
 }
 // ANCHOR_END: ledger
 
-// ANCHOR: use
 impl Ledger {
     async fn transfer(&self, from: usize, to: usize, amount: i64) {
         let mut books = self.books.acquire().await;
@@ -61,7 +60,6 @@ impl Ledger {
         (*books).clone()
     }
 }
-// ANCHOR_END: use
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
