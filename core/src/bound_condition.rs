@@ -321,10 +321,11 @@ impl<T: ?Sized> BoundCondition<T> {
     /// # struct Count { lock: Lock, #[guarded(lock)] n: u32, #[condition(lock)] changed: Condition }
     /// use std::time::Duration;
     /// let c = Count::new(CountInit { lock: Lock::new(()), n: 0, changed: Condition::new() });
-    /// let (_g, notified) = c
+    /// let (g, notified) = c
     ///     .changed
     ///     .wait_timeout_blocking(c.lock.acquire_blocking(), Duration::from_millis(1));
     /// assert!(!notified);
+    /// assert_eq!(g.n, 0);
     /// ```
     #[track_caller]
     pub fn wait_timeout_blocking<'g>(
