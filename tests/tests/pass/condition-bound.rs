@@ -68,7 +68,19 @@ pub struct Ready {
     changed: Condition,
 }
 
+fn send_sync_unpin<T: Send + Sync + Unpin>() {}
+
+fn send<T: Send>(value: T) -> T {
+    value
+}
+
 fn main() {
+    // Auto traits: the data type only brands it (`PhantomData<fn() -> T>`),
+    // so a `BoundCondition` is `Send + Sync + Unpin` whatever the data.
+    send_sync_unpin::<BoundCondition<u32>>();
+    send_sync_unpin::<BoundCondition<std::rc::Rc<u32>>>();
+    send_sync_unpin::<BoundCondition<std::cell::Cell<u32>>>();
+
     // The field's type, and its cost: exactly a `Condition`.
     let q = Queue::with_capacity(1);
     let _: &BoundCondition<QueueLock> = &q.not_empty;
@@ -107,7 +119,8 @@ fn main() {
 
         // wait_timeout: nobody notifies, so it times out and re-takes the lock.
         let g = q.lock.acquire().await;
-        let (g, notified) = q.not_empty.wait_timeout(g, Duration::from_millis(1)).await;
+        // Its futures are `Send` (with `Send` data): they may be spawned.
+        let (g, notified) = send(q.not_empty.wait_timeout(g, Duration::from_millis(1))).await;
         assert!(!notified);
         assert!(g.items.is_empty());
         drop(g);
