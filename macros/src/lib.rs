@@ -1,12 +1,12 @@
-//! Procedural macros of the [`warden`](https://docs.rs/warden) crate. Use
-//! them through `warden`, which re-exports them: the documentation of
-//! [`guarded`] is the user guide.
+//! Procedural macros of the [`warden-sync`](https://docs.rs/warden-sync)
+//! crate (library `warden`). Use them through `warden`, which re-exports
+//! them: the documentation of [`guarded`] is the user guide.
 //!
 //! The macro is a pipeline, one file a step: `attr` reads the attributes,
 //! `ast` builds an IR that borrows the input (so every error can point at
 //! the tokens the user wrote), `validate` checks it, `expand` writes the
-//! output; `error` collects errors and turns them into `compile_error!` in
-//! one place.
+//! output (naming warden by the path `krate` finds); `error` collects
+//! errors and turns them into `compile_error!` in one place.
 
 #![forbid(unsafe_code)]
 #![doc(test(attr(deny(warnings))))]
