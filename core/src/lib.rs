@@ -127,6 +127,7 @@ macro_rules! const_fn {
 
 mod barrier;
 mod blocking;
+mod bound_condition;
 mod bounded_semaphore;
 mod condition;
 mod error;
@@ -143,6 +144,7 @@ mod sync;
 pub mod __private;
 
 pub use barrier::{Barrier, BarrierWaitResult};
+pub use bound_condition::BoundCondition;
 pub use bounded_semaphore::BoundedSemaphore;
 pub use condition::{Condition, ConditionGuard};
 pub use error::{BrokenBarrierError, TooManyReleases};

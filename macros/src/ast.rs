@@ -2,7 +2,7 @@
 //! keeps each original field and attribute, so later steps can point errors
 //! at the exact tokens the user wrote.
 
-use crate::attr::{self, FieldAttrs, StructAttrs};
+use crate::attr::{self, FieldAttrs, StructArgs, StructAttrs};
 use crate::error::{Errors, format_err};
 use syn::{Fields, Ident, Item, ItemStruct};
 
@@ -10,6 +10,8 @@ use syn::{Fields, Ident, Item, ItemStruct};
 pub struct Input<'a> {
     /// The struct as written.
     pub original: &'a ItemStruct,
+    /// The arguments of `#[guarded(...)]` itself.
+    pub args: StructArgs,
     /// Its attributes that the expansion forwards.
     pub attrs: StructAttrs<'a>,
     /// Its fields, in declaration order.
@@ -22,14 +24,15 @@ pub struct Field<'a> {
     pub original: &'a syn::Field,
     /// Its name.
     pub ident: &'a Ident,
-    /// Its attributes, with `#[guarded(lock)]` parsed out.
+    /// Its attributes, with `#[guarded(lock)]` and `#[condition(lock)]`
+    /// parsed out.
     pub attrs: FieldAttrs<'a>,
 }
 
 impl<'a> Input<'a> {
     /// Reads `item`. Fails, at the token to blame, when `item` is not a
     /// struct with named fields; attribute errors go to `errors`.
-    pub fn from_item(item: &'a Item, errors: &mut Errors) -> syn::Result<Self> {
+    pub fn from_item(item: &'a Item, args: StructArgs, errors: &mut Errors) -> syn::Result<Self> {
         let original = match item {
             Item::Struct(item) => item,
             Item::Enum(item) => {
@@ -97,6 +100,7 @@ impl<'a> Input<'a> {
             .collect();
         Ok(Input {
             original,
+            args,
             attrs,
             fields,
         })

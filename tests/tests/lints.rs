@@ -4,6 +4,7 @@
 
 #![deny(
     warnings,
+    unsafe_code,
     missing_docs,
     missing_debug_implementations,
     unreachable_pub,
@@ -39,6 +40,7 @@ pub struct Bank {
     #[guarded(lock)]
     pub transfers: u64,
     /// Signalled after each transfer.
+    #[condition(lock)]
     pub changed: Condition,
     /// Guards the log.
     pub audit: RLock,
@@ -83,6 +85,40 @@ pub struct Token {
     #[guarded(lock)]
     #[cfg(not(any()))]
     pub value: AtomicU64,
+}
+
+/// Every argument of the struct attribute, a generic parameter the data
+/// does not use, and a conditional lock.
+#[guarded(
+    crate = ::warden,
+    new = open,
+    order = [books, audit],
+    data(derive(Clone, PartialEq, Eq, Hash))
+)]
+#[derive(Debug, Default)]
+pub struct Ledger<T: Clone + Debug + Default> {
+    /// Guards the balances.
+    pub books: Lock,
+    /// Balances.
+    #[guarded(books)]
+    pub balances: Vec<i64>,
+    /// Waits on the balances.
+    #[condition(books)]
+    pub moved: Condition,
+    /// Guards the log.
+    pub audit: Lock,
+    /// The log.
+    #[guarded(audit)]
+    pub log: Vec<String>,
+    /// Only in debug builds.
+    #[cfg(debug_assertions)]
+    pub debug_lock: Lock,
+    /// Only in debug builds.
+    #[cfg(debug_assertions)]
+    #[guarded(debug_lock)]
+    pub checks: u32,
+    /// Unguarded, and not used by any data struct.
+    pub tag: T,
 }
 
 /// A private struct in a private module.
@@ -146,6 +182,25 @@ async fn exercise() -> u64 {
         .await
         .value
         .fetch_add(1, Ordering::Relaxed);
+    let ledger: Ledger<u8> = Ledger::open(LedgerInit {
+        books: Lock::new(()),
+        balances: vec![1],
+        moved: Condition::new(),
+        audit: Lock::new(()),
+        log: vec![],
+        #[cfg(debug_assertions)]
+        debug_lock: Lock::new(()),
+        #[cfg(debug_assertions)]
+        checks: 0,
+        tag: 1,
+    });
+    let snapshot = ledger.books.acquire().await.clone();
+    let g = ledger
+        .moved
+        .wait_for(ledger.books.acquire().await, |b| *b == snapshot)
+        .await;
+    drop(g);
+    ledger.moved.notify_all();
     let data = bank.lock.into_inner();
     let lens = data.accounts.len() + source_len;
     data.transfers + u64::from(count) + cache.hits + u64::try_from(lens).unwrap_or(0)
@@ -158,4 +213,5 @@ fn expansion_runs() {
         .unwrap();
     assert_eq!(rt.block_on(exercise()), 8);
     assert!(!format!("{:?}", Bank::default()).is_empty());
+    assert!(!format!("{:?}", Ledger::<u8>::default()).is_empty());
 }

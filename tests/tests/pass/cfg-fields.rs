@@ -1,5 +1,7 @@
 //! `#[cfg]` on fields: a field compiled out is gone from the struct, its
-//! data struct, `Init` and `new`, whether it is guarded or a lock.
+//! data struct, `Init` and `new`, whether it is guarded, a condition or a
+//! lock. A lock's `#[cfg]` is repeated on each field it guards (else it
+//! would remove them silently: `ui/guarded/cfg-on-lock-only.rs`).
 
 use warden::{Lock, guarded};
 
@@ -22,6 +24,14 @@ pub struct Config {
     #[cfg(any())]
     #[guarded(off_lock)]
     off_data: NoSuchType,
+    #[cfg(any())]
+    #[condition(off_lock)]
+    off_changed: warden::Condition,
+    #[cfg(all())]
+    on_lock: Lock,
+    #[cfg(all())]
+    #[guarded(on_lock)]
+    on_data: u8,
     #[cfg_attr(all(), allow(dead_code))]
     label: &'static str,
 }
@@ -58,8 +68,11 @@ fn main() {
         lock: Lock::new(()),
         retries: 3,
         timeout_ms: 250,
+        on_lock: Lock::new(()),
+        on_data: 9,
         label: "x",
     });
+    assert_eq!(config.on_lock.try_acquire().unwrap().on_data, 9);
     let data: ConfigLock = config.lock.into_inner();
     assert_eq!((data.retries, data.timeout_ms), (3, 250));
     assert_eq!(Config::default().lock.into_inner().retries, 0);

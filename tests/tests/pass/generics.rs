@@ -1,5 +1,7 @@
-//! Generic structs: the data struct takes the parameters its fields use,
-//! with their bounds, as a hand-written one would.
+//! Generic structs: each data struct has exactly the struct's generic
+//! parameters, bounds and where-clause, so its name is predictable
+//! (`PairLock<A, B>` for `Pair<A, B>`); a parameter its fields do not use
+//! sits in a zero-sized `PhantomData<fn() -> B>`.
 
 use std::collections::BTreeMap;
 use std::fmt::Display;
@@ -38,8 +40,8 @@ impl<K: Ord, V: Clone> Cache<K, V> {
     }
 }
 
-// Only `A` is guarded: `PairLock<A>` does not take `B` (it would be
-// unused), and `B`'s bound stays on `Pair`.
+// Only `A` is guarded: `PairLock<A, B>` still takes `B` (and its bound),
+// marked as unused.
 #[guarded]
 pub struct Pair<A, B: Display> {
     lock: Lock,
@@ -54,6 +56,35 @@ pub struct Ring<T = u8, const N: usize = 4> {
     lock: Lock,
     #[guarded(lock)]
     slots: [Option<T>; N],
+}
+
+// A parameter named like a type in a path (`std::io::Error`) is not taken
+// for a use of it: `LastLock<Error>` marks `Error` unused (it was error
+// E0392 in generated code when parameters were picked by their names).
+#[guarded]
+pub struct Last<Error> {
+    lock: Lock,
+    #[guarded(lock)]
+    last: Option<std::io::Error>,
+    error: Error,
+}
+
+// A bound that mentions another parameter stays on the data struct.
+#[guarded]
+pub struct Convert<T, U>
+where
+    U: From<T>,
+{
+    lock: Lock,
+    #[guarded(lock)]
+    out: Option<U>,
+    input: T,
+}
+
+impl<T: Clone, U: From<T>> Convert<T, U> {
+    async fn run(&self) {
+        self.lock.acquire().await.out = Some(U::from(self.input.clone()));
+    }
 }
 
 fn main() {
@@ -77,8 +108,31 @@ fn main() {
             first: vec![1u8],
             second: "two",
         });
-        let data: PairLock<Vec<u8>> = pair.lock.into_inner();
+        let data: PairLock<Vec<u8>, &str> = pair.lock.into_inner();
         assert_eq!((data.first, pair.second), (vec![1], "two"));
+
+        // The marker is zero-sized: the data struct is its fields' size.
+        assert_eq!(
+            std::mem::size_of::<PairLock<Vec<u8>, &str>>(),
+            std::mem::size_of::<Vec<u8>>()
+        );
+
+        let last = Last::new(LastInit {
+            lock: Lock::new(()),
+            last: None,
+            error: "e",
+        });
+        let data: LastLock<&str> = last.lock.into_inner();
+        assert!(data.last.is_none());
+
+        let convert = Convert::new(ConvertInit {
+            lock: Lock::new(()),
+            out: None,
+            input: 7_u8,
+        });
+        convert.run().await;
+        let data: ConvertLock<u8, u32> = convert.lock.into_inner();
+        assert_eq!(data.out, Some(7));
 
         let ring: Ring = Ring::new(RingInit {
             lock: Lock::new(()),

@@ -1,4 +1,5 @@
-//! Borrowed data behind a lock: lifetimes go where they are used.
+//! Borrowed data behind a lock: each data struct has the struct's
+//! lifetimes, and their bounds (`'names: 'src`).
 
 use warden::{Lock, RLock, guarded};
 
@@ -52,7 +53,7 @@ fn main() {
         }
         assert_eq!(seen[0], ("let", true));
         assert_eq!(seen.len(), 4);
-        let data: ParserLock<'_> = parser.lock.into_inner();
+        let data: ParserLock<'_, '_> = parser.lock.into_inner();
         assert_eq!(data.tokens, ["let", "x", "=", "1"]);
     });
 }

@@ -1,5 +1,6 @@
 //! Zero cost: a `#[guarded]` struct is exactly the hand-written
-//! `Lock<Inner>` one — same size, same alignment, same types.
+//! `Lock<Inner>` one — same size, same alignment, same types — and a
+//! `#[condition(lock)]` is exactly a `Condition`.
 
 use std::mem::{align_of, size_of};
 use warden::{Condition, Lock, RLock, guarded};
@@ -12,6 +13,8 @@ pub struct Bank {
     #[guarded(lock)]
     transfers: u64,
     changed: Condition,
+    #[condition(lock)]
+    bound: Condition,
     audit: RLock,
     #[guarded(audit)]
     log: Vec<String>,
@@ -30,6 +33,7 @@ pub struct HandAudit {
 pub struct HandBank {
     pub lock: Lock<HandLock>,
     pub changed: Condition,
+    pub bound: Condition,
     pub audit: RLock<HandAudit>,
     pub name: String,
 }
@@ -45,6 +49,7 @@ fn main() {
         accounts: vec![],
         transfers: 0,
         changed: Condition::new(),
+        bound: Condition::new(),
         audit: RLock::new(()),
         log: vec![],
         name: String::new(),
@@ -52,4 +57,5 @@ fn main() {
     let _: &Lock<BankLock> = &bank.lock;
     let _: &RLock<BankAudit> = &bank.audit;
     let _: (&Condition, &String) = (&bank.changed, &bank.name);
+    let _: &warden::BoundCondition<BankLock> = &bank.bound;
 }

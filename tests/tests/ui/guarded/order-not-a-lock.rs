@@ -1,0 +1,11 @@
+// `order = [...]` lists lock fields: those that `#[guarded(...)]` names.
+use warden::{Lock, guarded};
+
+#[guarded(order = [lock, accounts])]
+pub struct Bank {
+    lock: Lock,
+    #[guarded(lock)]
+    accounts: Vec<i64>,
+}
+
+fn main() {}
