@@ -1100,12 +1100,13 @@ impl Uses {
 
 impl<'ast> Visit<'ast> for Uses {
     fn visit_type_path(&mut self, path: &'ast syn::TypePath) {
-        if path.qself.is_none() && path.path.leading_colon.is_none() {
-            if let Some(first) = path.path.segments.first() {
-                let name = first.ident.to_string();
-                if self.types.contains(&name) {
-                    self.used_types.insert(name);
-                }
+        if path.qself.is_none()
+            && path.path.leading_colon.is_none()
+            && let Some(first) = path.path.segments.first()
+        {
+            let name = first.ident.to_string();
+            if self.types.contains(&name) {
+                self.used_types.insert(name);
             }
         }
         visit::visit_type_path(self, path);

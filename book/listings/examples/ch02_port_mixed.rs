@@ -50,7 +50,8 @@ fn fetch_blocking(crawl: &Crawl, url: &str) {
 #[tokio::main]
 async fn main() {
     let crawl = Arc::new(Crawl::new());
-    let (even, odd): (Vec<String>, Vec<String>) = urls().partition(|url| number(url) % 2 == 0);
+    let (even, odd): (Vec<String>, Vec<String>) =
+        urls().partition(|url| number(url).is_multiple_of(2));
 
     // A plain OS thread fetches the even pages (2, 4, 6, 8) with the
     // blocking twins...

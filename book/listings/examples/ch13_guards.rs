@@ -123,7 +123,7 @@ async fn opposite_transfers(ordered: bool) -> Option<i64> {
     };
     // A deadlock never ends; the timeout makes it visible (on the paused
     // clock, at once).
-    timeout(Duration::from_secs(60), both).await.ok()?;
+    timeout(Duration::from_mins(1), both).await.ok()?;
     Some(*bank.accounts[0].acquire().await)
 }
 // ANCHOR_END: ordering

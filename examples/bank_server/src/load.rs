@@ -20,7 +20,7 @@ use tokio::net::TcpStream;
 /// How long one request may take before the client gives up on it: long
 /// enough for any loaded machine, short enough that a stalled server fails
 /// a test instead of hanging it.
-pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+pub const REQUEST_TIMEOUT: Duration = Duration::from_mins(1);
 
 /// What to send.
 #[derive(Debug, Clone)]

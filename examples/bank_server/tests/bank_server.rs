@@ -1051,7 +1051,7 @@ async fn until_all_connections_closed<S: Store>(server: &Server<S>) {
 async fn past_the_connection_cap_a_client_waits_until_one_closes() {
     let config = Config {
         max_connections: nz(2),
-        header_timeout: Duration::from_secs(120),
+        header_timeout: Duration::from_mins(2),
         ..Config::default()
     };
     let server = start(Bank::empty(nz(100)), config).await;
@@ -1085,8 +1085,8 @@ async fn shutdown_closes_50_idle_connections_at_once() {
     // Timeouts far longer than PATIENCE: serve must return because the
     // idle connections are closed, not because a timeout ran out.
     let config = Config {
-        header_timeout: Duration::from_secs(3600),
-        shutdown_grace: Duration::from_secs(3600),
+        header_timeout: Duration::from_hours(1),
+        shutdown_grace: Duration::from_hours(1),
         ..Config::default()
     };
     let server = start(Bank::empty(nz(100)), config).await;

@@ -1,5 +1,6 @@
 //! `#[guarded]` in depth: two locks in one struct (a `Lock` and an
-//! `RLock`), a `Condition`, `&mut self` access, construction, `Debug`.
+//! `RLock`) with their declared order, a `Condition` bound to its lock,
+//! `&mut self` access, construction, `Debug`.
 //!
 //! Run: `cargo run -p warden-book-listings --example ch10_guarded`
 
@@ -10,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use warden::{Condition, Lock, RLock, guarded};
 
 // ANCHOR: shop
-#[guarded]
+#[guarded(order = [lock, audit])] // take `lock` before `audit`, never after
 #[derive(Debug)]
 struct Shop {
     /// Guards the stock and the order count.
@@ -19,7 +20,8 @@ struct Shop {
     stock: BTreeMap<&'static str, u32>,
     #[guarded(lock)]
     orders: u64,
-    /// Notified when stock arrives; waits with `lock`'s guard.
+    /// Notified when stock arrives; waits only with `lock`'s guard.
+    #[condition(lock)]
     restocked: Condition,
     /// A second, re-entrant lock for the audit trail.
     audit: RLock,
@@ -57,6 +59,7 @@ impl Shop {
                 data.stock.get(item).copied().unwrap_or(0) >= n
             })
             .await; // `guard` was moved in; this is the guard it hands back
+        // (the guard of `audit` here would not compile)
         *guard.stock.get_mut(item).expect("in stock") -= n;
         guard.orders += 1;
         drop(guard); // release `lock` before taking `audit`

@@ -11,7 +11,7 @@ use std::thread;
 // ANCHOR: primes
 /// Pure computation: how many of `numbers` are prime (trial division).
 fn count_primes(numbers: &[u64]) -> usize {
-    let is_prime = |n: u64| n >= 2 && (2..=n.isqrt()).all(|d| n % d != 0);
+    let is_prime = |n: u64| n >= 2 && (2..=n.isqrt()).all(|d| !n.is_multiple_of(d));
     numbers.iter().filter(|&&n| is_prime(n)).count()
 }
 
