@@ -379,11 +379,19 @@ impl Barrier {
 
     /// Waits as [`wait`](Barrier::wait), for at most `timeout`; if it runs
     /// out, the barrier **breaks** for every party (Python's `threading`
-    /// semantics) and this returns `Err`. Needs a tokio runtime with time.
+    /// semantics) and this returns `Err`. Timed by tokio's clock: requires
+    /// feature `tokio` and a tokio runtime with time enabled. Behaves as
+    /// `async fn wait_timeout(&self, timeout: Duration) ->
+    /// Result<BarrierWaitResult, BrokenBarrierError>`.
     ///
     /// # Errors
     ///
     /// [`BrokenBarrierError`] on timeout or if the barrier breaks.
+    ///
+    /// # Panics
+    ///
+    /// At its first poll, naming this call's line, outside a tokio runtime
+    /// with the time driver; and to re-raise the action's panic.
     ///
     /// # Cancel safety
     ///
@@ -399,15 +407,22 @@ impl Barrier {
     /// assert!(barrier.is_broken());
     /// # }
     /// ```
-    pub async fn wait_timeout(&self, timeout: Duration) -> WaitOutcome {
-        let mut wait = self.wait();
-        match tokio::time::timeout(timeout, &mut wait).await {
-            Ok(outcome) => outcome,
-            Err(_elapsed) => match wait.time_out() {
-                Some(outcome) => outcome,
-                // Tripping: the generation is decided, its action running.
-                None => wait.await,
-            },
+    #[cfg(feature = "tokio")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
+    #[track_caller]
+    pub fn wait_timeout(&self, timeout: Duration) -> impl Future<Output = WaitOutcome> {
+        let at = std::panic::Location::caller();
+        async move {
+            crate::blocking::require_runtime("Barrier::wait_timeout", at);
+            let mut wait = self.wait();
+            match tokio::time::timeout(timeout, &mut wait).await {
+                Ok(outcome) => outcome,
+                Err(_elapsed) => match wait.time_out() {
+                    Some(outcome) => outcome,
+                    // Tripping: the generation is decided, its action running.
+                    None => wait.await,
+                },
+            }
         }
     }
 
@@ -419,7 +434,7 @@ impl Barrier {
     ///
     /// # Panics
     ///
-    /// If it would have to wait on a thread that runs async tasks, or to
+    /// If it would have to wait on a thread that runs async tasks ([detected with feature `tokio`](crate#blocking-twins-and-runtime-workers)), or to
     /// re-raise the action's panic.
     ///
     /// ```
@@ -808,6 +823,7 @@ impl BarrierWait<'_> {
         self.key != NEW && self.key != DONE
     }
 
+    #[cfg(feature = "tokio")]
     fn time_out(&mut self) -> Option<WaitOutcome> {
         if !self.arrived() {
             return None;

@@ -27,13 +27,38 @@ pub(crate) fn assert_may_block(twin: &Twin) {
 /// plain threads, in `spawn_blocking` and on a multi-thread runtime's
 /// `block_on` thread (which runs no tasks but its own future). A plain
 /// query: no probing panic, nothing a panic hook could see.
+///
+/// Without the `tokio` feature there is no runtime to ask: every thread
+/// may block (a blocking twin called on an executor's thread stalls it).
 pub(crate) fn may_block() -> bool {
-    #[cfg(not(warden_model))]
+    #[cfg(all(feature = "tokio", not(warden_model)))]
     {
         tokio::runtime::worker_index().is_none()
     }
-    #[cfg(warden_model)]
+    #[cfg(any(not(feature = "tokio"), warden_model))]
     true
+}
+
+/// For a `*_timeout` wait created at `at`: panics at its first poll, naming
+/// the method and where it was called, unless it runs inside a tokio
+/// runtime (whose clock times it), instead of letting tokio panic at a line
+/// inside warden.
+#[cfg(feature = "tokio")]
+pub(crate) fn require_runtime(method: &str, at: &Location<'_>) {
+    if tokio::runtime::Handle::try_current().is_err() {
+        outside_runtime(method, at);
+    }
+}
+
+#[cfg(feature = "tokio")]
+#[cold]
+fn outside_runtime(method: &str, at: &Location<'_>) -> ! {
+    panic!(
+        "{method} (called at {at}) was polled outside a tokio runtime: its \
+         timeout needs a tokio runtime with time enabled (warden's feature \
+         `tokio`); await it inside one, or use the `_blocking` twin on a plain \
+         thread"
+    );
 }
 
 /// The panic of a blocking twin called where it must not wait, at the

@@ -215,6 +215,8 @@ impl<T: ?Sized> BoundCondition<T> {
     /// Waits for a notification for at most `timeout`, then re-takes the
     /// lock either way: [`Condition::wait_timeout`]. `true` if notified.
     ///
+    /// Requires feature `tokio` (tokio's clock times it).
+    ///
     /// # Panics
     ///
     /// As [`wait`](BoundCondition::wait), and outside a tokio runtime with
@@ -240,6 +242,8 @@ impl<T: ?Sized> BoundCondition<T> {
     /// assert_eq!(g.n, 0);
     /// # }
     /// ```
+    #[cfg(feature = "tokio")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
     #[track_caller]
     pub fn wait_timeout<'g>(
         &self,
@@ -247,6 +251,48 @@ impl<T: ?Sized> BoundCondition<T> {
         timeout: Duration,
     ) -> impl Future<Output = (LockGuard<'g, T>, bool)> {
         self.condition.wait_timeout(guard, timeout)
+    }
+
+    /// Waits until `pred` holds, for at most `timeout` in all:
+    /// [`Condition::wait_for_timeout`], Python's `wait_for(predicate,
+    /// timeout)`. Returns the guard (held again either way) and the
+    /// predicate's last value. Requires feature `tokio`.
+    ///
+    /// # Panics
+    ///
+    /// As [`wait_for`](BoundCondition::wait_for), and outside a tokio
+    /// runtime with the time driver.
+    ///
+    /// # Cancel safety
+    ///
+    /// Cancel safe, as [`wait`](BoundCondition::wait).
+    ///
+    /// ```
+    /// # use warden::{Condition, Lock, guarded};
+    /// # #[guarded]
+    /// # struct Count { lock: Lock, #[guarded(lock)] n: u32, #[condition(lock)] changed: Condition }
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// use std::time::Duration;
+    /// let c = Count::new(CountInit { lock: Lock::new(()), n: 0, changed: Condition::new() });
+    /// let (mut g, ok) = c
+    ///     .changed
+    ///     .wait_for_timeout(c.lock.acquire().await, Duration::from_secs(1), |d| d.n > 0)
+    ///     .await;
+    /// assert!(!ok);
+    /// g.n += 1; // the lock came back with the guard
+    /// # }
+    /// ```
+    #[cfg(feature = "tokio")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
+    #[track_caller]
+    pub fn wait_for_timeout<'g>(
+        &self,
+        guard: LockGuard<'g, T>,
+        timeout: Duration,
+        pred: impl FnMut(&mut T) -> bool,
+    ) -> impl Future<Output = (LockGuard<'g, T>, bool)> {
+        self.condition.wait_for_timeout(guard, timeout, pred)
     }
 
     /// Waits on this thread: the blocking twin of
@@ -334,6 +380,40 @@ impl<T: ?Sized> BoundCondition<T> {
         timeout: Duration,
     ) -> (LockGuard<'g, T>, bool) {
         self.condition.wait_timeout_blocking(guard, timeout)
+    }
+
+    /// Waits on this thread until `pred` holds, for at most `timeout` in
+    /// all: the blocking twin of
+    /// [`wait_for_timeout`](BoundCondition::wait_for_timeout). Returns the
+    /// guard and the predicate's last value.
+    ///
+    /// # Panics
+    ///
+    /// As [`wait_blocking`](BoundCondition::wait_blocking), and if `pred`
+    /// panics.
+    ///
+    /// ```
+    /// # use warden::{Condition, Lock, guarded};
+    /// # #[guarded]
+    /// # struct Count { lock: Lock, #[guarded(lock)] n: u32, #[condition(lock)] changed: Condition }
+    /// use std::time::Duration;
+    /// let c = Count::new(CountInit { lock: Lock::new(()), n: 0, changed: Condition::new() });
+    /// let (g, ok) = c.changed.wait_for_timeout_blocking(
+    ///     c.lock.acquire_blocking(),
+    ///     Duration::from_millis(1),
+    ///     |d| d.n > 0,
+    /// );
+    /// assert!(!ok && g.n == 0);
+    /// ```
+    #[track_caller]
+    pub fn wait_for_timeout_blocking<'g>(
+        &self,
+        guard: LockGuard<'g, T>,
+        timeout: Duration,
+        pred: impl FnMut(&mut T) -> bool,
+    ) -> (LockGuard<'g, T>, bool) {
+        self.condition
+            .wait_for_timeout_blocking(guard, timeout, pred)
     }
 
     /// Wakes up to `n` waiters not yet notified, oldest first:

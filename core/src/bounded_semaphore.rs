@@ -240,7 +240,7 @@ impl BoundedSemaphore {
     ///
     /// # Panics
     ///
-    /// If it would have to wait on a thread that runs async tasks.
+    /// If it would have to wait on a thread that runs async tasks ([detected with feature `tokio`](crate#blocking-twins-and-runtime-workers)).
     ///
     /// ```
     /// let sem = warden::BoundedSemaphore::new(1);
@@ -265,7 +265,7 @@ impl BoundedSemaphore {
     /// # Panics
     ///
     /// If `n` exceeds [`bound`](Self::bound), or if it would have to wait on
-    /// a thread that runs async tasks.
+    /// a thread that runs async tasks ([detected with feature `tokio`](crate#blocking-twins-and-runtime-workers)).
     ///
     /// ```
     /// let sem = warden::BoundedSemaphore::new(2);

@@ -3,6 +3,8 @@
 use std::fmt;
 use std::future::Future;
 use std::ops::DerefMut;
+#[cfg(feature = "tokio")]
+use std::panic::Location;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -302,12 +304,14 @@ impl Condition {
     /// `true` if notified, `false` if the time ran out.
     ///
     /// The timeout applies to the notification; re-taking the lock is not
-    /// timed (as in Python). Needs a tokio runtime with time enabled.
+    /// timed (as in Python). Timed by tokio's clock: requires feature
+    /// `tokio` and a tokio runtime with time enabled.
     ///
     /// # Panics
     ///
-    /// If this condition was used before with a different lock, or outside
-    /// a tokio runtime with the time driver.
+    /// If this condition was used before with a different lock, or (at its
+    /// first poll, naming this call's line) outside a tokio runtime with the
+    /// time driver.
     ///
     /// # Cancel safety
     ///
@@ -325,12 +329,15 @@ impl Condition {
     /// drop(guard);
     /// # }
     /// ```
+    #[cfg(feature = "tokio")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
     #[track_caller]
     pub fn wait_timeout<G: ConditionGuard>(
         &self,
         guard: G,
         timeout: Duration,
     ) -> impl Future<Output = (G, bool)> {
+        let at = Location::caller();
         let key = self.register(&guard, Wake::Idle);
         let lock = guard.unlock();
         let mut notified = Notified {
@@ -338,6 +345,7 @@ impl Condition {
             key: Some(key),
         };
         async move {
+            crate::blocking::require_runtime("Condition::wait_timeout", at);
             let was_notified = match tokio::time::timeout(timeout, &mut notified).await {
                 Ok(()) => true,
                 // A notification may have landed as the timer fired: keep it.
@@ -362,13 +370,18 @@ impl Condition {
     /// Unlike `tokio::time::timeout(d, cond.wait_for(guard, pred))`, which
     /// drops the guard (and with it the lock) when the time runs out, this
     /// gives the guard back, as Python's `wait_for` returns with the lock
-    /// held. Needs a tokio runtime with time enabled.
+    /// held. Timed by tokio's clock: requires feature `tokio` and a tokio
+    /// runtime with time enabled.
+    ///
+    /// Behaves as `async fn wait_for_timeout(&self, guard, timeout, pred) ->
+    /// (G, bool)`.
     ///
     /// # Panics
     ///
     /// If this condition was used before with a different lock, if `pred`
-    /// panics (the guard drops, releasing the lock), or outside a tokio
-    /// runtime with the time driver.
+    /// panics (the guard drops, releasing the lock), or (at its first poll,
+    /// naming this call's line) outside a tokio runtime with the time
+    /// driver.
     ///
     /// # Cancel safety
     ///
@@ -388,7 +401,24 @@ impl Condition {
     /// *n += 1; // the lock is still ours
     /// # }
     /// ```
-    pub async fn wait_for_timeout<G: ConditionGuard>(
+    #[cfg(feature = "tokio")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
+    #[track_caller]
+    pub fn wait_for_timeout<G: ConditionGuard>(
+        &self,
+        guard: G,
+        timeout: Duration,
+        pred: impl FnMut(&mut G::Target) -> bool,
+    ) -> impl Future<Output = (G, bool)> {
+        let at = Location::caller();
+        async move {
+            crate::blocking::require_runtime("Condition::wait_for_timeout", at);
+            self.wait_for_deadline(guard, timeout, pred).await
+        }
+    }
+
+    #[cfg(feature = "tokio")]
+    async fn wait_for_deadline<G: ConditionGuard>(
         &self,
         mut guard: G,
         timeout: Duration,
@@ -420,7 +450,7 @@ impl Condition {
     /// # Panics
     ///
     /// If this condition was used with a different lock, or if called on a
-    /// thread that runs async tasks (use `.wait(guard).await` there).
+    /// thread that runs async tasks ([detected with feature `tokio`](crate#blocking-twins-and-runtime-workers)) (use `.wait(guard).await` there).
     ///
     /// ```
     /// use std::sync::Arc;
@@ -687,6 +717,7 @@ struct Notified<'a> {
 impl Notified<'_> {
     /// After a timeout: withdraws the waiter if it is still waiting
     /// (`false`), or keeps the notification that raced in (`true`).
+    #[cfg(feature = "tokio")]
     fn withdraw(&mut self) -> bool {
         let Some(key) = self.key.take() else {
             return true;

@@ -168,7 +168,7 @@ impl Event {
     ///
     /// # Panics
     ///
-    /// If it would have to wait on a thread that runs async tasks; use
+    /// If it would have to wait on a thread that runs async tasks ([detected with feature `tokio`](crate#blocking-twins-and-runtime-workers)); use
     /// `.wait().await` there.
     ///
     /// ```
@@ -198,7 +198,7 @@ impl Event {
     ///
     /// # Panics
     ///
-    /// If it would have to wait on a thread that runs async tasks.
+    /// If it would have to wait on a thread that runs async tasks ([detected with feature `tokio`](crate#blocking-twins-and-runtime-workers)).
     ///
     /// ```
     /// use std::time::Duration;

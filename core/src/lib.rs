@@ -52,8 +52,26 @@
 //! runtime's `block_on` — panics at the caller's line, naming the async
 //! method to use instead; inside `tokio::task::spawn_blocking` and on plain
 //! threads it blocks. warden asks tokio which thread it is on
-//! ([`tokio::runtime::worker_index`]), so nothing else panics first, and
+//! (`tokio::runtime::worker_index`), so nothing else panics first, and
 //! with `panic = "abort"` warden's message is the one printed.
+//!
+//! That detection needs the `tokio` feature. Without it warden cannot tell
+//! an executor's thread from a plain one: a blocking twin called on a
+//! thread that runs async tasks blocks it, stalling every task scheduled
+//! there. Call the blocking twins only from threads of your own.
+//!
+//! # Features
+//!
+//! * **`tokio`** (default): the `*_timeout` waits (timed by tokio's clock:
+//!   `Condition::wait_timeout`, `Condition::wait_for_timeout`,
+//!   `Barrier::wait_timeout`), [`RLock`] ownership per tokio task, and
+//!   the blocking twins' refusal on a runtime worker. Every wait without a
+//!   timeout needs no runtime at all: with `default-features = false`,
+//!   `Lock`, `RLock` (owned by threads), `Semaphore`, `BoundedSemaphore`,
+//!   `Event`, `Condition` and `Barrier` run on any executor — smol,
+//!   `futures::executor`, an embedded `block_on` — and their blocking twins
+//!   on any thread. (Without the feature, time a wait out with your
+//!   executor's timer: every wait is cancel safe.)
 //!
 //! # When to use `std::sync` instead
 //!
@@ -103,6 +121,7 @@
 //! [`threading`]: https://docs.python.org/3/library/threading.html
 
 #![doc(test(attr(deny(warnings))))]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![cfg_attr(warden_model, allow(dead_code, unused_imports))]
 
 // `RLock` keeps its owner (a tokio task id, a `u64`) in one atomic word; a

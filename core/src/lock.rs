@@ -300,7 +300,8 @@ impl<T: ?Sized> Lock<T> {
     ///
     /// If the lock is taken and this is called on a thread that runs async
     /// tasks (a runtime worker, or the thread in a runtime's `block_on`),
-    /// where waiting would stall the runtime: use `.acquire().await` there.
+    /// where waiting would stall the runtime: use `.acquire().await` there
+    /// ([detected with feature `tokio`](crate#blocking-twins-and-runtime-workers)).
     ///
     /// ```
     /// use std::sync::Arc;

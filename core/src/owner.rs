@@ -15,6 +15,7 @@
 //! constructor panics rather than wrap, so a collision is impossible, not
 //! just unlikely.
 
+#[cfg(feature = "tokio")]
 use std::hash::{Hash, Hasher};
 use std::num::NonZeroU64;
 
@@ -30,13 +31,15 @@ pub(crate) struct Owner(NonZeroU64);
 
 impl Owner {
     /// The caller's identity: a call into tokio (one thread-local read),
-    /// and outside a task one more thread-local read.
+    /// and outside a task one more thread-local read. Without the `tokio`
+    /// feature there are no task ids to read: always the thread.
     #[inline]
     pub(crate) fn current() -> Owner {
-        match tokio::task::try_id() {
-            Some(id) => Owner::task(id),
-            None => Owner::thread(current_thread_number()),
+        #[cfg(feature = "tokio")]
+        if let Some(id) = tokio::task::try_id() {
+            return Owner::task(id);
         }
+        Owner::thread(current_thread_number())
     }
 
     /// The word stored in a lock's owner field; never 0.
@@ -51,6 +54,7 @@ impl Owner {
     /// release change it, this panics instead of guessing — and the check
     /// folds away once inlined. A test compares the word with the id's
     /// `Display`, so an upgrade that broke the shape would fail CI first.
+    #[cfg(feature = "tokio")]
     #[inline]
     fn task(id: tokio::task::Id) -> Owner {
         let mut bits = IdBits::default();
@@ -69,6 +73,7 @@ impl Owner {
     }
 }
 
+#[cfg(feature = "tokio")]
 #[cold]
 #[inline(never)]
 fn id_shape_changed() -> ! {
@@ -79,6 +84,7 @@ fn id_shape_changed() -> ! {
 }
 
 /// A `Hasher` that captures the one `u64` a `tokio::task::Id` hashes as.
+#[cfg(feature = "tokio")]
 #[derive(Default)]
 struct IdBits {
     bits: u64,
@@ -87,6 +93,7 @@ struct IdBits {
     other: bool,
 }
 
+#[cfg(feature = "tokio")]
 impl IdBits {
     /// The captured id if exactly one nonzero `u64` and nothing else was
     /// written.
@@ -100,6 +107,7 @@ impl IdBits {
     }
 }
 
+#[cfg(feature = "tokio")]
 impl Hasher for IdBits {
     #[inline]
     fn write_u64(&mut self, n: u64) {
@@ -118,7 +126,7 @@ impl Hasher for IdBits {
     }
 }
 
-#[cfg(all(test, not(warden_model)))]
+#[cfg(all(test, feature = "tokio", not(warden_model)))]
 mod tests {
     use super::{Owner, THREAD};
 

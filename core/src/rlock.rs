@@ -27,10 +27,21 @@ use crate::sync::{AtomicU64, AtomicUsize, Ordering};
 ///
 /// # Who is the owner?
 ///
-/// The owner is the current **tokio task** wherever
-/// [`tokio::task::try_id`] gives one — an async task, or the closure of a
-/// `spawn_blocking`. Elsewhere (a `block_on` future, a plain thread) the
-/// owner is the current **thread**.
+/// The owner is the current **tokio task** wherever `tokio::task::try_id`
+/// gives one — an async task, or the closure of a `spawn_blocking`.
+/// Elsewhere (a `block_on` future, a plain thread) the owner is the current
+/// **thread**.
+///
+/// > **tokio only.** Task ownership needs tokio's task ids (and warden's
+/// > `tokio` feature, on by default). On any other executor — smol,
+/// > async-std, `futures::executor::LocalPool`, a `block_on` — and always
+/// > without the `tokio` feature, the owner is the thread: **two tasks
+/// > that run on one thread are one owner**, so the second re-enters while
+/// > the first holds the lock instead of waiting. There an `RLock` only
+/// > excludes threads from each other; to exclude tasks of such an executor,
+/// > use a [`Lock`](crate::Lock). (warden offers the `RLock` there rather
+/// > than nothing because threads, the blocking twins and a `block_on` per
+/// > thread are exactly Python's `threading.RLock`.)
 ///
 /// * **Why not the thread?** On a multi-thread runtime a task moves between
 ///   worker threads at every `.await`, and one worker runs many tasks. A
@@ -38,11 +49,14 @@ use crate::sync::{AtomicU64, AtomicUsize, Ordering};
 ///   (breaking exclusion) and make the owner a stranger to its own lock
 ///   after it migrates (deadlocking it). The task is the unit that holds a
 ///   guard across `.await`, so the task is the owner.
-/// * **Branches of one task share it.** The futures of one `join!` or
-///   `select!` run inside one task, so they are one owner: while one branch
-///   holds the lock, another branch's `acquire` re-enters at once. Do not
-///   use an `RLock` to exclude branches of the same task from each other;
-///   use a [`Lock`](crate::Lock).
+/// * **Branches of one task share it.** The futures of one `join!`,
+///   `select!` or `FuturesUnordered` run inside one task, so they are one
+///   owner: while one branch holds the lock, another branch's `acquire`
+///   re-enters at once — also a branch that had queued before its task got
+///   the lock (the branch that is granted it wakes the others, and they
+///   re-enter instead of waiting behind their own task). Do not use an
+///   `RLock` to exclude branches of the same task from each other; use a
+///   [`Lock`](crate::Lock).
 /// * **A guard moved to another task still holds the lock**, and releases
 ///   it when dropped there. The owner stays the acquiring task.
 ///
@@ -175,19 +189,16 @@ impl<T: ?Sized> RLock<T> {
     /// free and nobody waits: Python's `acquire(blocking=False)`.
     ///
     /// ```
-    /// # #[tokio::main(flavor = "current_thread")]
-    /// # async fn main() {
     /// use std::sync::Arc;
     /// let rl = Arc::new(warden::RLock::new(()));
     /// let g = rl.try_acquire().unwrap();
     /// assert!(rl.try_acquire().is_some()); // the owner re-enters
-    /// let other = tokio::spawn({
+    /// let other = std::thread::spawn({
     ///     let rl = rl.clone();
-    ///     async move { rl.try_acquire().is_some() }
+    ///     move || rl.try_acquire().is_some()
     /// });
-    /// assert!(!other.await.unwrap()); // another task cannot
+    /// assert!(!other.join().unwrap()); // another owner cannot
     /// drop(g);
-    /// # }
     /// ```
     #[inline]
     pub fn try_acquire(&self) -> Option<RLockGuard<'_, T>> {
@@ -205,7 +216,7 @@ impl<T: ?Sized> RLock<T> {
     ///
     /// # Panics
     ///
-    /// If it would have to wait on a thread that runs async tasks.
+    /// If it would have to wait on a thread that runs async tasks ([detected with feature `tokio`](crate#blocking-twins-and-runtime-workers)).
     ///
     /// ```
     /// let rl = warden::RLock::new(());

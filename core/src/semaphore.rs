@@ -245,7 +245,7 @@ impl Semaphore {
     ///
     /// # Panics
     ///
-    /// If it would have to wait on a thread that runs async tasks; use
+    /// If it would have to wait on a thread that runs async tasks ([detected with feature `tokio`](crate#blocking-twins-and-runtime-workers)); use
     /// `.acquire().await` there.
     ///
     /// ```
@@ -273,7 +273,7 @@ impl Semaphore {
     /// # Panics
     ///
     /// If `n` exceeds [`Semaphore::MAX_PERMITS`], or if it would have to
-    /// wait on a thread that runs async tasks.
+    /// wait on a thread that runs async tasks ([detected with feature `tokio`](crate#blocking-twins-and-runtime-workers)).
     ///
     /// ```
     /// let sem = warden::Semaphore::new(3);

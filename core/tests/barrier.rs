@@ -157,6 +157,7 @@ async fn reset_while_waiting_breaks_them_then_barrier_is_fresh() {
     check_generations(&results, 3);
 }
 
+#[cfg(feature = "tokio")]
 #[tokio::test]
 async fn wait_timeout_breaks_the_barrier_for_everyone() {
     // CPython test_timeout.

@@ -11,13 +11,18 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::{finishes, panic_message, panic_on_worker, until, until_blocking};
+#[cfg(feature = "tokio")]
+use common::panic_on_worker;
+use common::{finishes, panic_message, until, until_blocking};
 use warden::{BoundedSemaphore, Event, Lock, Semaphore};
 
 // ---------------------------------------------------------------------------
-// On a runtime worker: panic if it would wait, with the async alternative
+// On a runtime worker: panic if it would wait, with the async alternative.
+// Refusing needs the `tokio` feature: without it, warden cannot tell a
+// runtime worker from a plain thread (the docs say so).
 // ---------------------------------------------------------------------------
 
+#[cfg(feature = "tokio")]
 #[track_caller]
 fn assert_names(msg: &str, blocking: &str, use_instead: &str) {
     assert!(
@@ -30,6 +35,7 @@ fn assert_names(msg: &str, blocking: &str, use_instead: &str) {
     );
 }
 
+#[cfg(feature = "tokio")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lock_acquire_blocking_on_a_worker_panics_when_it_would_wait() {
     let lock = Arc::new(Lock::new(0));
@@ -45,6 +51,7 @@ async fn lock_acquire_blocking_on_a_worker_panics_when_it_would_wait() {
     assert!(!lock.locked());
 }
 
+#[cfg(feature = "tokio")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn semaphore_blocking_twins_on_a_worker_panic_when_they_would_wait() {
     let sem = Arc::new(Semaphore::new(1));
@@ -70,6 +77,7 @@ async fn semaphore_blocking_twins_on_a_worker_panic_when_they_would_wait() {
     assert_eq!(sem.available_permits(), 1);
 }
 
+#[cfg(feature = "tokio")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bounded_semaphore_blocking_twins_on_a_worker_panic_when_they_would_wait() {
     let sem = Arc::new(BoundedSemaphore::new(2));
@@ -100,6 +108,7 @@ async fn bounded_semaphore_blocking_twins_on_a_worker_panic_when_they_would_wait
     assert_eq!(sem.available_permits(), 1);
 }
 
+#[cfg(feature = "tokio")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn event_wait_blocking_on_a_worker_panics_when_it_would_wait() {
     let ev = Arc::new(Event::new());
@@ -112,6 +121,7 @@ async fn event_wait_blocking_on_a_worker_panics_when_it_would_wait() {
     assert_eq!(ev.__waiter_records(), 0);
 }
 
+#[cfg(feature = "tokio")]
 /// There is no async `Event::wait_timeout`: the async twin of
 /// `wait_timeout_blocking(d)` is `tokio::time::timeout(d, ev.wait())`, so
 /// the message must point to `Event::wait`, not to a method that does not
@@ -138,6 +148,7 @@ async fn event_wait_timeout_blocking_on_a_worker_names_an_existing_async_method(
     assert_eq!(ev.__waiter_records(), 0);
 }
 
+#[cfg(feature = "tokio")]
 #[tokio::test]
 async fn blocking_twins_panic_on_the_thread_running_block_on() {
     // `#[tokio::test]` runs this body in a current-thread runtime's

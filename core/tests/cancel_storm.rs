@@ -16,6 +16,9 @@
 //! test prints its counters (`-- --nocapture`). `WARDEN_SEED=<n>` changes
 //! the random choices.
 
+// The storms time waits out with tokio and rely on its task ids.
+#![cfg(feature = "tokio")]
+
 mod support;
 
 use std::collections::{BTreeSet, VecDeque};

@@ -200,6 +200,7 @@ async fn wait_for_checks_first_and_never_returns_with_pred_false() {
     );
 }
 
+#[cfg(feature = "tokio")]
 #[tokio::test]
 async fn wait_timeout_reports_timeout_and_notification() {
     // CPython test_timeout: wait(timeout) returns False on timeout, with
@@ -346,15 +347,12 @@ impl Pair {
         }
     }
 
-    /// One timed-out wait: binds the condition to the lock on first use,
-    /// and checks it on every later one.
+    /// A wait, given up at once: `wait` registers (binding the condition to
+    /// the lock on first use, checking it on every later one) when called.
     async fn wait_once(&self) {
-        let (g, notified) = self
-            .changed
-            .wait_timeout(self.lock.acquire().await, Duration::from_millis(1))
-            .await;
-        assert!(!notified);
-        drop(g);
+        drop(self.changed.wait(self.lock.acquire().await));
+        assert!(!self.lock.locked());
+        assert_eq!(self.changed.waiters(), 0, "withdrawn");
     }
 }
 
@@ -391,10 +389,7 @@ async fn a_condition_used_with_another_lock_after_a_move_still_panics() {
     pair.wait_once().await;
     let moved = returned(pair);
     let other = Lock::new(0_u32);
-    let _ = moved
-        .changed
-        .wait_timeout(other.acquire().await, Duration::from_millis(1))
-        .await;
+    drop(moved.changed.wait(other.acquire().await));
 }
 
 #[test]
@@ -411,6 +406,7 @@ fn lock_identity_costs_no_size_and_new_stays_const() {
 // wait_for_timeout: Python's wait_for(predicate, timeout)
 // ---------------------------------------------------------------------------
 
+#[cfg(feature = "tokio")]
 #[tokio::test(start_paused = true)]
 async fn wait_for_timeout_returns_at_once_when_the_predicate_holds() {
     let (lock, cond) = (Lock::new(1_u32), Condition::new());
@@ -423,6 +419,7 @@ async fn wait_for_timeout_returns_at_once_when_the_predicate_holds() {
     assert_eq!(start.elapsed(), Duration::ZERO);
 }
 
+#[cfg(feature = "tokio")]
 #[tokio::test(start_paused = true)]
 async fn wait_for_timeout_gives_the_guard_back_when_time_runs_out() {
     let shared = Arc::new((Lock::new(0_usize), Condition::new()));
@@ -455,6 +452,7 @@ async fn wait_for_timeout_gives_the_guard_back_when_time_runs_out() {
     assert_eq!(cond.__waiter_records(), 0);
 }
 
+#[cfg(feature = "tokio")]
 #[tokio::test(start_paused = true)]
 async fn wait_for_timeout_returns_true_once_a_notification_makes_it_hold() {
     let shared = Arc::new((Lock::new(false), Condition::new()));
@@ -475,6 +473,7 @@ async fn wait_for_timeout_returns_true_once_a_notification_makes_it_hold() {
     setter.await.unwrap();
 }
 
+#[cfg(feature = "tokio")]
 #[tokio::test(start_paused = true)]
 async fn wait_for_timeout_cancelled_passes_a_taken_notification_on() {
     let shared = Arc::new((Lock::new(0_u32), Condition::new()));

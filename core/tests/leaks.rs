@@ -12,7 +12,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::time::Duration;
 
-use support::{Rng, join_all, until, until_blocking, within};
+#[cfg(feature = "tokio")]
+use support::Rng;
+use support::{join_all, until, until_blocking, within};
 use warden::{Barrier, BoundedSemaphore, Condition, Event, Lock, RLock, Semaphore};
 
 /// More waiters than the wait list keeps allocated after a burst (64).
@@ -221,6 +223,7 @@ async fn barrier_bursts_of_aborted_parties_withdraw_and_leave_nothing() {
     assert_eq!(Arc::strong_count(&barrier), 1);
 }
 
+#[cfg(feature = "tokio")] // tasks are owners only with tokio task ids
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rlock_bursts_of_aborted_waiters_leave_nothing() {
     let rl = Arc::new(RLock::new(AtomicUsize::new(0)));
@@ -331,6 +334,7 @@ async fn owned_guards_and_permits_of_aborted_tasks_release_their_arcs() {
     assert_eq!(Arc::strong_count(&cond_lock), 1);
 }
 
+#[cfg(feature = "tokio")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tiny_timeouts_on_every_wait_leave_nothing() {
     let lock = Arc::new(Lock::new(()));

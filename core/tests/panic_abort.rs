@@ -4,6 +4,9 @@
 //! async call to use), not a probe's. Builds `examples/blocking_on_a_worker.rs`
 //! in its own target directory with the abort strategy and runs it.
 
+// Refusing on a runtime thread needs the `tokio` feature.
+#![cfg(feature = "tokio")]
+
 use std::path::Path;
 use std::process::Command;
 

@@ -78,6 +78,7 @@ async fn a_borrowed_lock_guard_held_across_await_is_released_when_its_task_panic
     assert_eq!(Arc::strong_count(&lock), 1);
 }
 
+#[cfg(feature = "tokio")] // tasks are owners only with tokio task ids
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nested_rlock_guards_are_all_released_when_the_owner_task_panics() {
     let rl = Arc::new(RLock::new(AtomicUsize::new(0)));
@@ -562,6 +563,7 @@ async fn a_predicate_panicking_after_a_notification_releases_the_lock() {
     assert_eq!(Arc::strong_count(&lock), 1);
 }
 
+#[cfg(feature = "tokio")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_predicate_panicking_with_an_owned_guard_releases_the_lock_and_its_arc() {
     let lock = Arc::new(Lock::new(0));

@@ -6,11 +6,13 @@ mod common;
 use std::cell::RefCell;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+#[cfg(feature = "tokio")]
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use warden::RLock;
 
+#[cfg(feature = "tokio")] // used by task-level tests only
 fn poll_once<F: std::future::Future + Unpin>(f: &mut F) -> Poll<F::Output> {
     std::pin::Pin::new(f).poll(&mut Context::from_waker(Waker::noop()))
 }
@@ -166,6 +168,7 @@ async fn join_branches_of_one_task_share_ownership() {
     assert!(!rl.locked());
 }
 
+#[cfg(feature = "tokio")] // tasks are owners only with tokio task ids
 #[tokio::test]
 async fn cancelled_waiter_leaves_no_trace() {
     let rl = Arc::new(RLock::new(()));
@@ -184,6 +187,7 @@ async fn cancelled_waiter_leaves_no_trace() {
     assert_eq!(rl.__waiter_records(), 0);
 }
 
+#[cfg(feature = "tokio")] // tasks are owners only with tokio task ids
 #[tokio::test]
 async fn waiter_granted_then_dropped_passes_the_lock_on() {
     let rl = Arc::new(RLock::new(()));
@@ -214,6 +218,7 @@ async fn waiter_granted_then_dropped_passes_the_lock_on() {
     assert_eq!(rl.__waiter_records(), 0);
 }
 
+#[cfg(feature = "tokio")] // tasks are owners only with tokio task ids
 #[tokio::test]
 async fn debug_shows_data_to_owner_and_locked_to_others() {
     let rl = Arc::new(RLock::new(7));
@@ -227,6 +232,7 @@ async fn debug_shows_data_to_owner_and_locked_to_others() {
     drop(g);
 }
 
+#[cfg(feature = "tokio")] // tasks are owners only with tokio task ids
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn exclusion_between_tasks_reentry_within() {
     // CPython: many threads each acquiring twice, a counter checked inside.
@@ -263,8 +269,10 @@ async fn exclusion_between_tasks_reentry_within() {
 /// than wait behind its own task. `b1` holds its guard until `b2` has
 /// acquired, so a branch left waiting deadlocks the test (which then fails
 /// on its deadline instead of hanging).
+#[cfg(feature = "tokio")]
 type Branch = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
 
+#[cfg(feature = "tokio")] // tasks are owners only with tokio task ids
 async fn queued_branches<J>(join: impl FnOnce(Branch, Branch) -> J)
 where
     J: std::future::Future<Output = ()> + Send + 'static,
@@ -315,6 +323,7 @@ where
     assert_eq!(rl.__waiter_records(), 0);
 }
 
+#[cfg(feature = "tokio")] // tasks are owners only with tokio task ids
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn queued_join_branches_reenter_once_their_task_owns_the_lock() {
     queued_branches(|b1, b2| async move {
@@ -323,6 +332,7 @@ async fn queued_join_branches_reenter_once_their_task_owns_the_lock() {
     .await;
 }
 
+#[cfg(feature = "tokio")] // tasks are owners only with tokio task ids
 #[tokio::test(flavor = "current_thread")]
 async fn queued_futures_unordered_branches_reenter_once_their_task_owns_the_lock() {
     // `FuturesUnordered` gives each branch its own waker and polls only the

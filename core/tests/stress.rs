@@ -898,6 +898,7 @@ fn blocking_section(rl: &RLock<Owned>, me: usize, rng: &mut Rng, max_depth: &Ato
     first.owner.store(0, SeqCst);
 }
 
+#[cfg(feature = "tokio")] // tasks are owners only with tokio task ids
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[allow(clippy::too_many_lines)] // one workload, read top to bottom
 async fn rlock_excludes_between_tasks_and_reenters_within_one() {
