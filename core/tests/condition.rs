@@ -545,3 +545,42 @@ fn wait_for_timeout_blocking_between_threads() {
     drop(g);
     setter.join().unwrap();
 }
+
+/// A `*_timeout` wait needs tokio's clock: polled outside a runtime it
+/// panics at its first poll, naming itself and the line that called it
+/// (tokio's own panic would point inside warden).
+#[cfg(feature = "tokio")]
+#[test]
+fn timeout_waits_outside_a_runtime_name_the_method_and_the_callers_line() {
+    let (lock, cond) = (Lock::new(0_u32), Condition::new());
+    let barrier = warden::Barrier::new(2);
+    let cases: [(&str, u32, Box<dyn FnOnce() + '_>); 3] = [
+        ("Condition::wait_timeout", line!() + 1, {
+            let fut = cond.wait_timeout(lock.try_acquire().unwrap(), Duration::from_millis(1));
+            Box::new(move || drop(futures::executor::block_on(fut)))
+        }),
+        ("Condition::wait_for_timeout", line!() + 2, {
+            let g = lock.try_acquire().unwrap();
+            let fut = cond.wait_for_timeout(g, Duration::ZERO, |n| *n > 0);
+            Box::new(move || drop(futures::executor::block_on(fut)))
+        }),
+        ("Barrier::wait_timeout", line!() + 1, {
+            let fut = barrier.wait_timeout(Duration::from_millis(1));
+            Box::new(move || drop(futures::executor::block_on(fut)))
+        }),
+    ];
+    for (method, line, poll) in cases {
+        let payload = std::panic::catch_unwind(std::panic::AssertUnwindSafe(poll)).unwrap_err();
+        let msg = payload
+            .downcast_ref::<String>()
+            .cloned()
+            .unwrap_or_default();
+        let at = format!("{method} (called at {}:{line}:", file!());
+        assert!(msg.contains(&at), "expected {at:?} in: {msg}");
+        assert!(msg.contains("needs a tokio runtime"), "{msg}");
+        assert!(msg.contains("feature `tokio`"), "{msg}");
+    }
+    assert!(!lock.locked(), "the guards dropped with the futures");
+    assert_eq!(cond.__waiter_records(), 0);
+    assert_eq!(barrier.n_waiting(), 0);
+}
