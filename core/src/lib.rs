@@ -130,6 +130,8 @@ mod barrier;
 mod blocking;
 mod bounded_semaphore;
 mod condition;
+#[cfg(feature = "postgres")]
+pub mod dist;
 mod error;
 mod event;
 mod lock;
