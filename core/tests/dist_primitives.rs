@@ -69,8 +69,14 @@ async fn sem_cycle() {
 }
 
 async fn sem_hold() {
-    let session = Session::connect(&param("URL"), fast()).await.expect("connect");
-    let permit = session.semaphore("pool", 1).acquire().await.expect("acquire");
+    let session = Session::connect(&param("URL"), fast())
+        .await
+        .expect("connect");
+    let permit = session
+        .semaphore("pool", 1)
+        .acquire()
+        .await
+        .expect("acquire");
     say(&format!("HELD fence={}", permit.fence()));
     std::future::pending::<()>().await;
 }
@@ -90,11 +96,15 @@ async fn event_waiter() {
         say(&format!("WAITING round={r} t={}", t.replace(' ', "T")));
         ev.wait().await.expect("wait");
         say(&format!("WOKE round={r}"));
+        // The next round starts after the test's clear().
+        assert_eq!(dist_common::hear().await, "next");
     }
 }
 
 async fn cond_waiter() {
-    let session = Session::connect(&worker_url(), fast()).await.expect("connect");
+    let session = Session::connect(&worker_url(), fast())
+        .await
+        .expect("connect");
     let lock = session.lock("queue");
     let cond = session.condition(&lock);
     let guard = lock.acquire().await.expect("acquire");
@@ -104,13 +114,19 @@ async fn cond_waiter() {
 }
 
 async fn barrier_party() {
-    let session = Session::connect(&param("URL"), fast()).await.expect("connect");
+    let session = Session::connect(&param("URL"), fast())
+        .await
+        .expect("connect");
     let parties: usize = param("PARTIES").parse().expect("PARTIES");
     let generations: u64 = param("GENERATIONS").parse().expect("GENERATIONS");
     let barrier = session.barrier("b", parties);
     for g in 0..generations {
         match barrier.wait().await {
-            Ok(r) => say(&format!("PASSED gen={g} index={} leader={}", r.index(), r.is_leader())),
+            Ok(r) => say(&format!(
+                "PASSED gen={g} index={} leader={}",
+                r.index(),
+                r.is_leader()
+            )),
             Err(Error::BrokenBarrier) => {
                 say(&format!("BROKEN gen={g}"));
                 return;
@@ -149,7 +165,10 @@ async fn semaphore_bounds_holders_across_processes() {
         .unwrap();
     let (count, max_held, min_held): (i64, i64, i64) = (row.get(0), row.get(1), row.get(2));
     assert_eq!(count, 6 * i64::try_from(n).unwrap());
-    assert!(max_held <= 3, "a holder saw {max_held} permits held in pg_locks");
+    assert!(
+        max_held <= 3,
+        "a holder saw {max_held} permits held in pg_locks"
+    );
     assert!(min_held >= 1, "a holder did not see its own permit");
     // Server-clock intervals: at no instant more than 3 holders.
     let overlap: i64 = db
@@ -164,7 +183,14 @@ async fn semaphore_bounds_holders_across_processes() {
         .get(0);
     assert!(overlap <= 3, "{overlap} holders at once");
     let session = Session::connect(&url, fast()).await.unwrap();
-    assert_eq!(session.semaphore("pool", 3).available_permits().await.unwrap(), 3);
+    assert_eq!(
+        session
+            .semaphore("pool", 3)
+            .available_permits()
+            .await
+            .unwrap(),
+        3
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -180,9 +206,16 @@ async fn crashed_permit_holder_returns_its_permit() {
         tokio::spawn(async move { sem.acquire().await.map(|p| p.fence()) })
     };
     let db = client(&url).await;
-    until("the waiter queues", || async { advisory_locks(&db).await == 2 }).await;
+    until("the waiter queues", || async {
+        advisory_locks(&db).await == 2
+    })
+    .await;
     holder.kill();
-    let fence = tokio::time::timeout(HANG, waiter).await.unwrap().unwrap().unwrap();
+    let fence = tokio::time::timeout(HANG, waiter)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
     assert!(fence >= 2);
 }
 
@@ -207,7 +240,11 @@ async fn semaphore_is_fifo_cancel_safe_and_counts_releases() {
     // Nobody overtakes a waiter: not try_acquire, even after a release.
     assert!(sem.try_acquire().await.unwrap().is_none());
     drop(a);
-    let got = tokio::time::timeout(HANG, first).await.unwrap().unwrap().unwrap();
+    let got = tokio::time::timeout(HANG, first)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
     assert!(got > b.fence());
     until("the waiter's permit is dropped", || async {
         advisory_locks(&db).await == 1
@@ -226,7 +263,10 @@ async fn semaphore_is_fifo_cancel_safe_and_counts_releases() {
         sem.acquire_timeout(Duration::from_millis(50)).await,
         Err(Error::Timeout)
     ));
-    until("dropped waits leave", || async { advisory_locks(&db).await == 2 }).await;
+    until("dropped waits leave", || async {
+        advisory_locks(&db).await == 2
+    })
+    .await;
     // release(n) adds permits for good (Python's release() without acquire).
     sem.release(1).await.unwrap();
     let d = sem.try_acquire().await.unwrap().expect("the added permit");
@@ -304,6 +344,9 @@ async fn event_set_then_clear_releases_every_waiting_process() {
         for w in &workers {
             assert_eq!(w.expect_async("WOKE").await, format!("round={r}"));
         }
+        for w in &mut workers {
+            w.send("next");
+        }
     }
     tokio::task::block_in_place(|| workers.into_iter().for_each(Worker::finish));
     assert!(!ev.is_set().await.unwrap());
@@ -318,7 +361,11 @@ async fn event_waiter_that_loses_its_connection_fails_then_sees_the_set() {
         .unwrap();
     let setter = Session::connect(&url, fast()).await.unwrap();
     let ev = waiter_session.event("flag");
-    assert!(ev.wait_timeout(Duration::from_millis(50)).await.is_ok_and(|set| !set));
+    assert!(
+        ev.wait_timeout(Duration::from_millis(50))
+            .await
+            .is_ok_and(|set| !set)
+    );
     let wait = {
         let ev = ev.clone();
         tokio::spawn(async move { ev.wait().await })
@@ -345,7 +392,10 @@ async fn event_waiter_that_loses_its_connection_fails_then_sees_the_set() {
     assert!(matches!(r, Err(Error::Connection(_))), "{r:?}");
     // A set made during the outage is seen by the next wait.
     setter.event("flag").set().await.unwrap();
-    tokio::time::timeout(HANG, ev.wait()).await.unwrap().unwrap();
+    tokio::time::timeout(HANG, ev.wait())
+        .await
+        .unwrap()
+        .unwrap();
     assert!(ev.is_set().await.unwrap());
 }
 
@@ -365,10 +415,26 @@ async fn condition_notify_skips_a_crashed_waiter() {
     let session = Session::connect(&url, fast()).await.unwrap();
     let lock = session.lock("queue");
     let cond = session.condition(&lock);
-    let mut dead = Worker::start("worker", "cond_dead", "cond_waiter", &[("URL", url.clone())]);
-    until("the first waiter's ticket", || async { tickets(&db).await == 1 }).await;
-    let live = Worker::start("worker", "cond_live", "cond_waiter", &[("URL", url.clone())]);
-    until("the second waiter's ticket", || async { tickets(&db).await == 2 }).await;
+    let mut dead = Worker::start(
+        "worker",
+        "cond_dead",
+        "cond_waiter",
+        &[("URL", url.clone())],
+    );
+    until("the first waiter's ticket", || async {
+        tickets(&db).await == 1
+    })
+    .await;
+    let live = Worker::start(
+        "worker",
+        "cond_live",
+        "cond_waiter",
+        &[("URL", url.clone())],
+    );
+    until("the second waiter's ticket", || async {
+        tickets(&db).await == 2
+    })
+    .await;
     dead.kill();
     until("the dead waiter's backends end", || async {
         db.query_one(
@@ -421,19 +487,20 @@ async fn condition_waiter_cancelled_after_notify_passes_it_on() {
     first.abort();
     let _ = first.await;
     until("the wake-up is passed on", || async {
-        db.query_one(
-            "SELECT count(*) FROM warden.ticket WHERE notified",
-            &[],
-        )
-        .await
-        .unwrap()
-        .get::<_, i64>(0)
+        db.query_one("SELECT count(*) FROM warden.ticket WHERE notified", &[])
+            .await
+            .unwrap()
+            .get::<_, i64>(0)
             == 1
             && tickets(&db).await == 1
     })
     .await;
     guard.release().await.unwrap();
-    let fence = tokio::time::timeout(HANG, second).await.unwrap().unwrap().unwrap();
+    let fence = tokio::time::timeout(HANG, second)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
     assert!(fence > 0);
     until("no ticket and no lock left", || async {
         tickets(&db).await == 0 && advisory_locks(&db).await == 0
@@ -441,7 +508,10 @@ async fn condition_waiter_cancelled_after_notify_passes_it_on() {
     .await;
     // wait_timeout without a notify: the lock comes back, `false`.
     let g = lock.acquire().await.unwrap();
-    let (g, notified) = cond.wait_timeout(g, Duration::from_millis(100)).await.unwrap();
+    let (g, notified) = cond
+        .wait_timeout(g, Duration::from_millis(100))
+        .await
+        .unwrap();
     assert!(!notified);
     assert!(lock.locked().await.unwrap());
     drop(g);
@@ -507,7 +577,10 @@ async fn barrier_party_crash_breaks_the_barrier() {
     ];
     let mut doomed = Worker::start("worker", "doomed", "barrier_party", &params);
     let survivor = Worker::start("worker", "survivor", "barrier_party", &params);
-    until("two parties wait", || async { barrier.n_waiting().await.unwrap() == 2 }).await;
+    until("two parties wait", || async {
+        barrier.n_waiting().await.unwrap() == 2
+    })
+    .await;
     doomed.kill();
     assert_eq!(survivor.expect_async("BROKEN").await, "gen=0");
     tokio::task::block_in_place(|| survivor.finish());
@@ -526,7 +599,10 @@ async fn barrier_wait_dropped_withdraws_and_timeout_breaks() {
     for _ in 0..5 {
         let b = barrier.clone();
         let w = tokio::spawn(async move { b.wait().await });
-        until("one party waits", || async { barrier.n_waiting().await.unwrap() == 1 }).await;
+        until("one party waits", || async {
+            barrier.n_waiting().await.unwrap() == 1
+        })
+        .await;
         w.abort();
         let _ = w.await;
         until("the arrival is withdrawn", || async {
@@ -545,7 +621,10 @@ async fn barrier_wait_dropped_withdraws_and_timeout_breaks() {
         let b = three.clone();
         tokio::spawn(async move { b.wait().await })
     };
-    until("one party waits", || async { three.n_waiting().await.unwrap() == 1 }).await;
+    until("one party waits", || async {
+        three.n_waiting().await.unwrap() == 1
+    })
+    .await;
     assert!(matches!(
         three.wait_timeout(Duration::from_millis(200)).await,
         Err(Error::BrokenBarrier)
@@ -558,5 +637,8 @@ async fn barrier_wait_dropped_withdraws_and_timeout_breaks() {
     lone.abort().await.unwrap();
     assert!(matches!(lone.wait().await, Err(Error::BrokenBarrier)));
     lone.reset().await.unwrap();
-    until("no party lock left", || async { advisory_locks(&db).await == 0 }).await;
+    until("no party lock left", || async {
+        advisory_locks(&db).await == 0
+    })
+    .await;
 }
