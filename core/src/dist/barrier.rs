@@ -2,13 +2,12 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use tokio_postgres::types::Type;
 
-use super::conn::Conn;
 use super::error::Error;
+use super::held::Pending;
 use super::session::Session;
 
 /// `threading.Barrier` for processes that share a PostgreSQL database.
@@ -100,38 +99,6 @@ impl BarrierWaitResult {
     }
 }
 
-/// A waiting party's row and connection; dropped while still waiting
-/// (cancelled, failed), the row is deleted first and then the connection
-/// closed, so the others never see a dead party where there was a
-/// withdrawal.
-struct Party {
-    session: Session,
-    id: i64,
-    conn: Option<Conn>,
-}
-
-impl Drop for Party {
-    fn drop(&mut self) {
-        if let Some(conn) = self.conn.take() {
-            let (session, id) = (self.session.clone(), self.id);
-            self.session.spawn(async move {
-                if let Ok(control) = session.control().await {
-                    let _ = control
-                        .client
-                        .query_typed(
-                            &session.sql("DELETE FROM {ns}.barrier_party WHERE id = $1"),
-                            &[(&id, Type::INT8)],
-                        )
-                        .await;
-                }
-                conn.kill("barrier wait withdrawn");
-            });
-        }
-    }
-}
-
-static PARTY_SEQ: AtomicU64 = AtomicU64::new(0);
-
 impl Barrier {
     pub(crate) fn new(session: Session, key: &str, parties: usize) -> Barrier {
         assert!(parties > 0, "dist::Barrier: parties must be at least 1");
@@ -219,20 +186,22 @@ impl Barrier {
 
     async fn wait_inner(&self, timeout: Option<Duration>) -> Result<BarrierWaitResult, Error> {
         let (listener, mut woken) = self.session.listen(&self.channel).await?;
-        let conn = self.session.conn().await?;
-        let party_key = self.session.advisory_key(
-            "barrier-party",
-            &format!(
-                "{}\u{0}{}\u{0}{:?}\u{0}{}",
-                self.key,
-                std::process::id(),
-                std::time::SystemTime::now(),
-                PARTY_SEQ.fetch_add(1, Ordering::Relaxed)
-            ),
+        let party_key = self.session.unique_key("barrier-party");
+        // Until the outcome is known, a drop withdraws the arrival on this
+        // very connection — after the arrival statement, if it is in
+        // flight, and under the barrier's row lock, so a withdrawal never
+        // interleaves with a trip — and only then frees the party lock: the
+        // others never mistake a withdrawal for a dead party.
+        let pending = Pending::tidy(
+            &self.session,
+            self.session.conn().await?,
+            self.session
+                .sql(&format!("SELECT {{ns}}.barrier_leave({party_key})")),
         );
         let parties = i32::try_from(self.parties).unwrap_or(i32::MAX);
         woken.borrow_and_update();
-        let arrived = conn
+        let row = pending
+            .conn()
             .client
             .query_typed_one(
                 &self
@@ -245,111 +214,73 @@ impl Barrier {
                     (&&*self.channel, Type::TEXT),
                 ],
             )
-            .await;
-        let row = match arrived {
-            Ok(row) => row,
-            Err(e) => {
-                // The arrival may have committed with the party lock held:
-                // closing the connection frees it.
-                conn.kill("barrier arrival failed");
-                return Err(e.into());
-            }
-        };
+            .await?;
         let id: Option<i64> = row.get(0);
         let index: Option<i32> = row.get(1);
-        let outcome: String = row.get(2);
+        let mut outcome: String = row.get(2);
         let index = usize::try_from(index.unwrap_or(0)).unwrap_or(0);
-        match (outcome.as_str(), id) {
-            ("passed", _) => {
-                self.session.put(conn);
-                return Ok(BarrierWaitResult {
-                    index,
-                    leader: true,
-                });
-            }
-            ("waiting", Some(id)) => {
-                let mut party = Party {
-                    session: self.session.clone(),
-                    id,
-                    conn: Some(conn),
+        let leader = outcome == "passed";
+        if let (Some(id), "waiting") = (id, outcome.as_str()) {
+            let deadline = timeout.map(|d| tokio::time::Instant::now() + d);
+            let poll = self.session.options().get_poll_interval();
+            loop {
+                let timed_out = tokio::select! {
+                    changed = woken.changed() => {
+                        if changed.is_err() {
+                            return Err(Error::connection("the listening connection closed"));
+                        }
+                        false
+                    }
+                    why = listener.conn.state.wait_lost() => {
+                        return Err(Error::connection(&format!("the listening connection ended: {why}")));
+                    }
+                    () = tokio::time::sleep(poll) => {
+                        self.check().await?;
+                        false
+                    }
+                    () = async {
+                        match deadline {
+                            Some(at) => tokio::time::sleep_until(at).await,
+                            None => std::future::pending().await,
+                        }
+                    } => true,
                 };
-                let deadline = timeout.map(|d| tokio::time::Instant::now() + d);
-                let poll = self.session.options().get_poll_interval();
-                loop {
-                    let timed_out = tokio::select! {
-                        changed = woken.changed() => {
-                            if changed.is_err() {
-                                return Err(Error::connection("the listening connection closed"));
-                            }
-                            false
-                        }
-                        why = listener.conn.state.wait_lost() => {
-                            return Err(Error::connection(&format!("the listening connection ended: {why}")));
-                        }
-                        () = tokio::time::sleep(poll) => {
-                            self.check().await?;
-                            false
-                        }
-                        () = async {
-                            match deadline {
-                                Some(at) => tokio::time::sleep_until(at).await,
-                                None => std::future::pending().await,
-                            }
-                        } => true,
-                    };
-                    woken.borrow_and_update();
-                    if timed_out {
-                        self.abort().await?;
-                    }
-                    let control = self.session.control().await?;
-                    let outcome: Option<String> = control
-                        .client
-                        .query_typed_opt(
-                            &self
-                                .session
-                                .sql("SELECT outcome FROM {ns}.barrier_party WHERE id = $1"),
-                            &[(&id, Type::INT8)],
-                        )
-                        .await?
-                        .and_then(|r| r.get(0));
-                    let Some(outcome) = outcome else { continue };
-                    // Decided: leave the row and the party lock.
-                    control
-                        .client
-                        .query_typed(
-                            &self
-                                .session
-                                .sql("DELETE FROM {ns}.barrier_party WHERE id = $1"),
-                            &[(&id, Type::INT8)],
-                        )
-                        .await?;
-                    let conn = party.conn.take().expect("waiting party has its connection");
-                    drop(party);
-                    match conn
-                        .client
-                        .query_typed_one(
-                            "SELECT pg_advisory_unlock($1)",
-                            &[(&party_key, Type::INT8)],
-                        )
-                        .await
-                    {
-                        Ok(_) => self.session.put(conn),
-                        Err(_) => conn.kill("barrier party unlock failed"),
-                    }
-                    return if outcome == "passed" {
-                        Ok(BarrierWaitResult {
-                            index,
-                            leader: false,
-                        })
-                    } else {
-                        Err(Error::BrokenBarrier)
-                    };
+                woken.borrow_and_update();
+                if timed_out {
+                    self.abort().await?;
+                }
+                let control = self.session.control().await?;
+                let decided: Option<String> = control
+                    .client
+                    .query_typed_opt(
+                        &self
+                            .session
+                            .sql("SELECT outcome FROM {ns}.barrier_party WHERE id = $1"),
+                        &[(&id, Type::INT8)],
+                    )
+                    .await?
+                    .and_then(|r| r.get(0));
+                if let Some(decided) = decided {
+                    outcome = decided;
+                    break;
                 }
             }
-            _ => {
-                self.session.put(conn);
-                Err(Error::BrokenBarrier)
-            }
+        }
+        // Decided: leave the row (if any) and the party lock, on the
+        // party's own connection.
+        let conn = pending.finish();
+        let statement = self.session.sql(&format!(
+            "DELETE FROM {{ns}}.barrier_party WHERE lock_key = {party_key}; \
+             SELECT pg_advisory_unlock_all()"
+        ));
+        match conn.client.simple_query(&statement).await {
+            Ok(_) => self.session.put(conn),
+            Err(_) => conn.kill("barrier party clean-up failed"),
+        }
+        if outcome == "passed" {
+            Ok(BarrierWaitResult { index, leader })
+        } else {
+            Err(Error::BrokenBarrier)
         }
     }
 

@@ -61,7 +61,6 @@ impl fmt::Debug for Condition {
 struct Ticket {
     session: Session,
     id: i64,
-    cond: Arc<str>,
     channel: Arc<str>,
     armed: bool,
 }
@@ -69,23 +68,14 @@ struct Ticket {
 impl Drop for Ticket {
     fn drop(&mut self) {
         if self.armed {
-            let (session, id, cond, channel) = (
-                self.session.clone(),
-                self.id,
-                self.cond.clone(),
-                self.channel.clone(),
-            );
+            let (session, id, channel) = (self.session.clone(), self.id, self.channel.clone());
             self.session.spawn(async move {
                 if let Ok(control) = session.control().await {
                     let _ = control
                         .client
                         .query_typed(
-                            &session.sql("SELECT {ns}.cond_leave($1, $2, $3)"),
-                            &[
-                                (&id, Type::INT8),
-                                (&&*cond, Type::TEXT),
-                                (&&*channel, Type::TEXT),
-                            ],
+                            &session.sql("SELECT {ns}.cond_leave($1, $2)"),
+                            &[(&id, Type::INT8), (&&*channel, Type::TEXT)],
                         )
                         .await;
                 }
@@ -184,7 +174,19 @@ impl Condition {
             .used_transaction
             .load(std::sync::atomic::Ordering::Relaxed);
         drop(held);
-        let pending = Pending::new(&self.session, conn);
+        // From here until the wait is over, a drop withdraws the ticket on
+        // this very connection (after its insert, if that is in flight) and
+        // releases whatever the connection holds — the lock too, if the
+        // unlock below had not run yet.
+        let id = self.session.unique_key("ticket");
+        let pending = Pending::tidy(
+            &self.session,
+            conn,
+            self.session.sql(&format!(
+                "SELECT {{ns}}.cond_leave({id}, '{}')",
+                self.channel
+            )),
+        );
         let c = pending.conn();
         if c.is_lost() {
             return Err(c.lost_error());
@@ -200,8 +202,8 @@ impl Condition {
             .client
             .query_typed_one(
                 &self.session.sql(
-                    "WITH t AS (INSERT INTO {ns}.ticket (cond, pid, backend_start) \
-                                VALUES ($1, $2, $3::text::timestamptz) RETURNING id) \
+                    "WITH t AS (INSERT INTO {ns}.ticket (id, cond, pid, backend_start) \
+                                VALUES ($5, $1, $2, $3::text::timestamptz) RETURNING id) \
                      SELECT id, pg_advisory_unlock($4) FROM t",
                 ),
                 &[
@@ -209,17 +211,11 @@ impl Condition {
                     (&listener.pid, Type::INT4),
                     (&listener.backend_start.as_str(), Type::TEXT),
                     (&self.lock.lock_key, Type::INT8),
+                    (&id, Type::INT8),
                 ],
             )
             .await
             .map_err(|e| c.classify(e))?;
-        let mut ticket = Ticket {
-            session: self.session.clone(),
-            id: row.get(0),
-            cond: self.lock.fence_key.clone(),
-            channel: self.channel.clone(),
-            armed: true,
-        };
         let unlocked: bool = row.get(1);
         if !unlocked {
             return Err(c.lost_error());
@@ -256,12 +252,22 @@ impl Condition {
                     &self
                         .session
                         .sql("SELECT notified FROM {ns}.ticket WHERE id = $1"),
-                    &[(&ticket.id, Type::INT8)],
+                    &[(&id, Type::INT8)],
                 )
                 .await?
                 .is_some_and(|r| r.get(0));
         }
+        // Re-taking the lock: the connection is in `grant`'s hands (a drop
+        // there cancels and closes it); the ticket, notified or not, is
+        // withdrawn through the control connection if this fails or is
+        // dropped, passing a wake-up on.
         let conn = pending.finish();
+        let mut ticket = Ticket {
+            session: self.session.clone(),
+            id,
+            channel: self.channel.clone(),
+            armed: true,
+        };
         let (conn, fence) = grant(
             &self.session,
             conn,
@@ -281,7 +287,7 @@ impl Condition {
                     .client
                     .query_typed(
                         &self.session.sql("DELETE FROM {ns}.ticket WHERE id = $1"),
-                        &[(&ticket.id, Type::INT8)],
+                        &[(&id, Type::INT8)],
                     )
                     .await;
             }

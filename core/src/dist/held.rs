@@ -231,12 +231,21 @@ impl Drop for Transaction<'_> {
 }
 
 /// A connection on which a wait is in progress. Dropped before
-/// [`finish`](Pending::finish) (the wait was cancelled, or failed), it is
-/// abandoned: a cancel request for its statement, then closed, so no lock
-/// or queue place it may hold survives.
+/// [`finish`](Pending::finish) (the wait was cancelled, or failed):
+///
+/// * while a *blocking* statement may run ([`Pending::new`]), it is
+///   abandoned: a cancel request for the statement, then closed, so no
+///   lock or queue place it may hold survives;
+/// * while only short statements run ([`Pending::tidy`]), the given
+///   clean-up SQL and `pg_advisory_unlock_all()` run on the same
+///   connection — after whatever statement is still in flight, so they see
+///   its effects — and the connection is reused; if that fails, it is
+///   closed.
 pub(crate) struct Pending {
     session: Session,
     conn: Option<Conn>,
+    /// `None`: abandon; `Some(sql)`: tidy with `sql`.
+    tidy: Option<String>,
 }
 
 impl Pending {
@@ -244,6 +253,15 @@ impl Pending {
         Pending {
             session: session.clone(),
             conn: Some(conn),
+            tidy: None,
+        }
+    }
+
+    pub(crate) fn tidy(session: &Session, conn: Conn, cleanup: String) -> Pending {
+        Pending {
+            session: session.clone(),
+            conn: Some(conn),
+            tidy: Some(cleanup),
         }
     }
 
@@ -258,8 +276,19 @@ impl Pending {
 
 impl Drop for Pending {
     fn drop(&mut self) {
-        if let Some(conn) = self.conn.take() {
-            self.session.abandon(conn);
+        let Some(conn) = self.conn.take() else { return };
+        match self.tidy.take() {
+            None => self.session.abandon(conn),
+            Some(cleanup) => {
+                let session = self.session.clone();
+                self.session.spawn(async move {
+                    let statement = format!("{cleanup}; SELECT pg_advisory_unlock_all()");
+                    match conn.client.simple_query(&statement).await {
+                        Ok(_) => session.put(conn),
+                        Err(_) => conn.kill("clean-up failed"),
+                    }
+                });
+            }
         }
     }
 }

@@ -159,6 +159,10 @@ impl Semaphore {
         let pending = Pending::new(&self.session, self.session.conn().await?);
         woken.borrow_and_update();
         let mut got = self.permit(pending.conn(), "wait").await?;
+        // Past the blocking queue wait, only short statements run: a drop
+        // now frees the queue place (and a permit taken in the race) on
+        // the same connection, which is then reused.
+        let pending = Pending::tidy(&self.session, pending.finish(), "SELECT 1".to_owned());
         let poll = self.session.options().get_poll_interval();
         while got.is_none() {
             tokio::select! {
@@ -195,7 +199,11 @@ impl Semaphore {
     ///
     /// Cancel safe, as [`acquire`](Semaphore::acquire).
     pub async fn try_acquire(&self) -> Result<Option<SemaphorePermit>, Error> {
-        let pending = Pending::new(&self.session, self.session.conn().await?);
+        let pending = Pending::tidy(
+            &self.session,
+            self.session.conn().await?,
+            "SELECT 1".to_owned(),
+        );
         match self.permit(pending.conn(), "try").await? {
             Some((slot, fence)) => Ok(Some(self.guard(pending.finish(), slot, fence))),
             None => {

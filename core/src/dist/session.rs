@@ -393,6 +393,21 @@ impl Session {
         key::advisory_key(&self.inner.options.namespace, kind, key)
     }
 
+    /// A key no other process will make: for condition tickets and
+    /// barrier parties.
+    pub(crate) fn unique_key(&self, kind: &str) -> i64 {
+        static SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        self.advisory_key(
+            kind,
+            &format!(
+                "{}\u{0}{:?}\u{0}{}",
+                std::process::id(),
+                std::time::SystemTime::now(),
+                SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            ),
+        )
+    }
+
     pub(crate) fn sql(&self, template: &str) -> String {
         template.replace("{ns}", &self.inner.schema)
     }

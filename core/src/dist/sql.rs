@@ -29,14 +29,17 @@ CREATE TABLE IF NOT EXISTS {ns}.semaphore (
 );
 
 -- Condition waiters: the listening backend that will hear the wake-up.
+-- `id` is chosen by the waiter (so it can withdraw a ticket whose insert
+-- it never saw answered); `seq` orders the waiters.
 CREATE TABLE IF NOT EXISTS {ns}.ticket (
-    id            bigserial PRIMARY KEY,
+    id            bigint PRIMARY KEY,
+    seq           bigserial NOT NULL,
     cond          text NOT NULL,
     pid           integer NOT NULL,
     backend_start timestamptz NOT NULL,
     notified      boolean NOT NULL DEFAULT false
 );
-CREATE INDEX IF NOT EXISTS ticket_cond ON {ns}.ticket (cond, id);
+CREATE INDEX IF NOT EXISTS ticket_cond ON {ns}.ticket (cond, seq);
 
 CREATE TABLE IF NOT EXISTS {ns}.barrier (
     key        text PRIMARY KEY,
@@ -55,6 +58,7 @@ CREATE TABLE IF NOT EXISTS {ns}.barrier_party (
     outcome    text
 );
 CREATE INDEX IF NOT EXISTS barrier_party_key ON {ns}.barrier_party (key, generation);
+CREATE INDEX IF NOT EXISTS barrier_party_lock ON {ns}.barrier_party (lock_key);
 
 -- Is the bigint advisory lock `k` held by anyone in this database?
 CREATE OR REPLACE FUNCTION {ns}.advisory_held(k bigint) RETURNS boolean
@@ -151,7 +155,7 @@ BEGIN
     WITH picked AS (
         SELECT id FROM {ns}.ticket
         WHERE cond = p_cond AND NOT notified
-        ORDER BY id
+        ORDER BY seq
         LIMIT least(p_n, 1000000000) + passed
         FOR UPDATE SKIP LOCKED)
     UPDATE {ns}.ticket SET notified = true WHERE id IN (SELECT id FROM picked);
@@ -164,14 +168,15 @@ END $$;
 
 -- A waiter leaving without its wake-up (cancelled, failed): deletes its
 -- ticket and, if it had been notified, passes the wake-up on.
-CREATE OR REPLACE FUNCTION {ns}.cond_leave(p_id bigint, p_cond text, p_channel text)
+CREATE OR REPLACE FUNCTION {ns}.cond_leave(p_id bigint, p_channel text)
 RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
     was boolean;
+    c text;
 BEGIN
-    DELETE FROM {ns}.ticket WHERE id = p_id RETURNING notified INTO was;
+    DELETE FROM {ns}.ticket WHERE id = p_id RETURNING notified, cond INTO was, c;
     IF was THEN
-        PERFORM {ns}.cond_notify(p_cond, 1, p_channel);
+        PERFORM {ns}.cond_notify(c, 1, p_channel);
     END IF;
 END $$;
 
@@ -251,6 +256,21 @@ BEGIN
         INSERT INTO {ns}.barrier_party (key, generation, idx, lock_key)
         VALUES (p_key, g, c, p_lock_key) RETURNING id INTO o_id;
         o_outcome := 'waiting';
+    END IF;
+END $$;
+
+-- A party withdraws (its wait was dropped): under the barrier's row lock,
+-- so a withdrawal and a trip never interleave. A party already decided
+-- (passed, broken) keeps its outcome; its row goes all the same.
+CREATE OR REPLACE FUNCTION {ns}.barrier_leave(p_lock_key bigint)
+RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+    k text;
+BEGIN
+    SELECT key INTO k FROM {ns}.barrier_party WHERE lock_key = p_lock_key;
+    IF FOUND THEN
+        PERFORM 1 FROM {ns}.barrier WHERE key = k FOR UPDATE;
+        DELETE FROM {ns}.barrier_party WHERE lock_key = p_lock_key;
     END IF;
 END $$;
 
