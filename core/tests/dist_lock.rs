@@ -199,14 +199,14 @@ async fn crashed_holder_hands_over_without_any_timeout() {
     let url = cluster().database("lock_crash");
     let db = client(&url).await;
     let mut holder = Worker::start("worker", "holder", "hold", &[("URL", url.clone())]);
-    let held = holder.expect_async("HELD").await;
+    let held = holder.expect("HELD").await;
     let waiter = Worker::start("worker", "waiter", "acquire_once", &[("URL", url.clone())]);
     until("the waiter queues on the server", || async {
         advisory_waiters(&db).await >= 1
     })
     .await;
     holder.kill();
-    let acquired = waiter.expect_async("ACQUIRED").await;
+    let acquired = waiter.expect("ACQUIRED").await;
     assert!(num(&acquired, "fence") > num(&held, "fence"));
     tokio::task::block_in_place(|| waiter.finish());
 }
@@ -237,7 +237,7 @@ async fn paused_holder_past_its_lease_is_fenced_off() {
             ("EXPECT_LOST", "1".into()),
         ],
     );
-    let held = holder.expect_async("HELD").await;
+    let held = holder.expect("HELD").await;
     holder.stop();
     // The server ends the silent session after the lease; the next holder
     // gets the lock and writes with a newer token.
@@ -247,20 +247,20 @@ async fn paused_holder_past_its_lease_is_fenced_off() {
         "fenced_writer",
         &[("URL", url.clone()), lease],
     );
-    let wrote = writer.expect_async("WROTE").await;
+    let wrote = writer.expect("WROTE").await;
     assert!(num(&wrote, "fence") > num(&held, "fence"));
     assert_eq!(num(&wrote, "rows"), 1);
     tokio::task::block_in_place(|| writer.finish());
     holder.cont();
     holder.send("go");
-    holder.expect_async("LOST").await;
+    holder.expect("LOST").await;
     assert_eq!(
-        num(&holder.expect_async("STALE").await, "rows"),
+        num(&holder.expect("STALE").await, "rows"),
         0,
         "stale write landed"
     );
     assert_eq!(
-        holder.expect_async("TX").await,
+        holder.expect("TX").await,
         "committed=false",
         "stale transaction committed"
     );
@@ -278,7 +278,7 @@ async fn paused_holder_without_lease_keeps_the_lock() {
     let url = cluster().database("lock_pause_nolease");
     let _db = doc_table(&url).await;
     let mut holder = Worker::start("worker", "paused", "hold", &[("URL", url.clone())]);
-    holder.expect_async("HELD").await;
+    holder.expect("HELD").await;
     holder.stop();
     let session = Session::connect(&url, Options::default()).await.unwrap();
     let lock = session.lock("doc");
@@ -290,8 +290,8 @@ async fn paused_holder_without_lease_keeps_the_lock() {
     assert!(lock.locked().await.unwrap());
     holder.cont();
     holder.send("go");
-    assert_eq!(holder.expect_async("ALIVE").await, "lost=false");
-    holder.expect_async("RELEASED").await;
+    assert_eq!(holder.expect("ALIVE").await, "lost=false");
+    holder.expect("RELEASED").await;
     tokio::task::block_in_place(|| holder.finish());
     let guard = lock.acquire().await.unwrap();
     guard.release().await.unwrap();

@@ -197,7 +197,7 @@ async fn semaphore_bounds_holders_across_processes() {
 async fn crashed_permit_holder_returns_its_permit() {
     let url = cluster().database("sem_crash");
     let mut holder = Worker::start("worker", "holder", "sem_hold", &[("URL", url.clone())]);
-    holder.expect_async("HELD").await;
+    holder.expect("HELD").await;
     let session = Session::connect(&url, fast()).await.unwrap();
     let sem = session.semaphore("pool", 1);
     assert!(sem.try_acquire().await.unwrap().is_none());
@@ -331,7 +331,7 @@ async fn event_set_then_clear_releases_every_waiting_process() {
         .collect();
     for r in 0..rounds {
         for w in &mut workers {
-            let line = w.expect_async("WAITING").await;
+            let line = w.expect("WAITING").await;
             let f = fields(&line);
             assert_eq!(f["round"], r.to_string());
             let name = w.name.clone();
@@ -342,7 +342,7 @@ async fn event_set_then_clear_releases_every_waiting_process() {
         ev.set().await.unwrap();
         ev.clear().await.unwrap();
         for w in &workers {
-            assert_eq!(w.expect_async("WOKE").await, format!("round={r}"));
+            assert_eq!(w.expect("WOKE").await, format!("round={r}"));
         }
         for w in &mut workers {
             w.send("next");
@@ -448,7 +448,7 @@ async fn condition_notify_skips_a_crashed_waiter() {
     .await;
     // notify(1) goes to the live waiter, not to the dead one's older ticket.
     assert_eq!(cond.notify(1).await.unwrap(), 1);
-    live.expect_async("WOKE").await;
+    live.expect("WOKE").await;
     tokio::task::block_in_place(|| live.finish());
     until("no ticket left", || async { tickets(&db).await == 0 }).await;
 }
@@ -553,7 +553,7 @@ async fn barrier_releases_generations_across_processes() {
         let mut indexes = Vec::new();
         let mut leaders = 0;
         for w in &workers {
-            let f = fields(&w.expect_async("PASSED").await);
+            let f = fields(&w.expect("PASSED").await);
             assert_eq!(f["gen"], g.to_string());
             indexes.push(f["index"].parse::<usize>().unwrap());
             leaders += usize::from(f["leader"] == "true");
@@ -582,7 +582,7 @@ async fn barrier_party_crash_breaks_the_barrier() {
     })
     .await;
     doomed.kill();
-    assert_eq!(survivor.expect_async("BROKEN").await, "gen=0");
+    assert_eq!(survivor.expect("BROKEN").await, "gen=0");
     tokio::task::block_in_place(|| survivor.finish());
     assert!(barrier.is_broken().await.unwrap());
     assert!(matches!(barrier.wait().await, Err(Error::BrokenBarrier)));

@@ -61,17 +61,14 @@ async fn tx_incr() {
             let _ = guard.release().await;
             Ok::<(), Error>(())
         };
-        match attempt.await {
-            Ok(()) => {
-                done += 1;
-                if done % 50 == 0 {
-                    say(&format!("PROGRESS done={done}"));
-                }
+        if attempt.await.is_ok() {
+            done += 1;
+            if done % 50 == 0 {
+                say(&format!("PROGRESS done={done}"));
             }
-            Err(_) => {
-                failures += 1;
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
+        } else {
+            failures += 1;
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
     say(&format!("FINISHED failures={failures}"));
@@ -196,19 +193,12 @@ async fn restarts_never_make_two_holders() {
     for _ in 0..2 {
         // Restart while every worker is making progress.
         for w in &workers {
-            w.expect_async("PROGRESS").await;
+            w.expect("PROGRESS").await;
         }
         tokio::task::block_in_place(|| pg.restart_immediate());
     }
     for w in workers {
-        tokio::task::block_in_place(|| {
-            loop {
-                let line = w.line();
-                if line.starts_with("FINISHED") {
-                    break;
-                }
-            }
-        });
+        while !w.line().await.starts_with("FINISHED") {}
         tokio::task::block_in_place(|| w.finish());
     }
     let db = client(&url).await;

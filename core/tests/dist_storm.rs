@@ -121,7 +121,7 @@ async fn dropped_waits_leave_nothing_on_the_server() {
         .collect();
     let mut completed = 0;
     for w in &workers {
-        let done = w.expect_async("DONE").await;
+        let done = w.expect("DONE").await;
         completed += dist_common::fields(&done)["completed"]
             .parse::<u64>()
             .unwrap();

@@ -29,6 +29,7 @@ use super::session::Session;
 /// whose result [`is_leader`](BarrierWaitResult::is_leader).
 ///
 /// ```no_run
+/// # #![allow(dead_code)]
 /// # async fn f(session: warden::dist::Session) -> Result<(), warden::dist::Error> {
 /// let loaded = session.barrier("reindex/phase-1", 3); // three worker processes
 /// let arrival = loaded.wait().await?;
@@ -59,6 +60,7 @@ impl fmt::Debug for Barrier {
 /// party tripped the barrier.
 ///
 /// ```no_run
+/// # #![allow(dead_code)]
 /// # async fn f(b: warden::dist::Barrier) -> Result<(), warden::dist::Error> {
 /// let r = b.wait().await?;
 /// println!("arrived {} of {}", r.index() + 1, b.parties());
@@ -76,6 +78,7 @@ impl BarrierWaitResult {
     /// value of `wait()`).
     ///
     /// ```no_run
+    /// # #![allow(dead_code)]
     /// # async fn f(b: warden::dist::Barrier) -> Result<(), warden::dist::Error> {
     /// assert!(b.wait().await?.index() < b.parties());
     /// # Ok(())
@@ -89,6 +92,7 @@ impl BarrierWaitResult {
     /// exactly one per generation.
     ///
     /// ```no_run
+    /// # #![allow(dead_code)]
     /// # async fn f(b: warden::dist::Barrier) -> Result<(), warden::dist::Error> {
     /// if b.wait().await?.is_leader() { /* run the phase action */ }
     /// # Ok(())
@@ -118,6 +122,7 @@ impl Barrier {
     /// The number of parties (Python's `parties`).
     ///
     /// ```no_run
+    /// # #![allow(dead_code)]
     /// # fn f(session: warden::dist::Session) {
     /// assert_eq!(session.barrier("b", 3).parties(), 3);
     /// # }
@@ -129,6 +134,7 @@ impl Barrier {
     /// The key this barrier was made with.
     ///
     /// ```no_run
+    /// # #![allow(dead_code)]
     /// # fn f(session: warden::dist::Session) {
     /// assert_eq!(session.barrier("b", 3).key(), "b");
     /// # }
@@ -141,6 +147,7 @@ impl Barrier {
     /// releases them all (Python's `wait()`).
     ///
     /// ```no_run
+    /// # #![allow(dead_code)]
     /// # async fn f(b: warden::dist::Barrier) -> Result<(), warden::dist::Error> {
     /// b.wait().await?;
     /// # Ok(())
@@ -167,6 +174,7 @@ impl Barrier {
     /// after `d` it is broken, for everyone (Python's `wait(timeout)`).
     ///
     /// ```no_run
+    /// # #![allow(dead_code)]
     /// # async fn f(b: warden::dist::Barrier) -> Result<(), warden::dist::Error> {
     /// b.wait_timeout(std::time::Duration::from_secs(30)).await?;
     /// # Ok(())
@@ -318,6 +326,7 @@ impl Barrier {
     /// [`Error::BrokenBarrier`] (Python's `abort()`).
     ///
     /// ```no_run
+    /// # #![allow(dead_code)]
     /// # async fn f(b: warden::dist::Barrier) -> Result<(), warden::dist::Error> {
     /// b.abort().await?;
     /// assert!(b.is_broken().await?);
@@ -336,6 +345,7 @@ impl Barrier {
     /// with [`Error::BrokenBarrier`] (Python's `reset()`).
     ///
     /// ```no_run
+    /// # #![allow(dead_code)]
     /// # async fn f(b: warden::dist::Barrier) -> Result<(), warden::dist::Error> {
     /// b.reset().await?;
     /// assert!(!b.is_broken().await?);
@@ -353,6 +363,7 @@ impl Barrier {
     /// Whether the barrier is broken (Python's `broken`).
     ///
     /// ```no_run
+    /// # #![allow(dead_code)]
     /// # async fn f(b: warden::dist::Barrier) -> Result<(), warden::dist::Error> {
     /// let broken = b.is_broken().await?;
     /// # let _ = broken; Ok(())
@@ -379,6 +390,7 @@ impl Barrier {
     /// How many parties wait now (Python's `n_waiting`).
     ///
     /// ```no_run
+    /// # #![allow(dead_code)]
     /// # async fn f(b: warden::dist::Barrier) -> Result<(), warden::dist::Error> {
     /// println!("{} waiting", b.n_waiting().await?);
     /// # Ok(())

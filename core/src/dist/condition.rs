@@ -28,6 +28,7 @@ use super::session::Session;
 /// under the lock.
 ///
 /// ```no_run
+/// # #![allow(dead_code)]
 /// # async fn f(session: warden::dist::Session) -> Result<(), warden::dist::Error> {
 /// let lock = session.lock("jobs");
 /// let has_jobs = session.condition(&lock);
@@ -102,6 +103,7 @@ impl Condition {
     /// again and returns the new guard (Python's `wait()`).
     ///
     /// ```no_run
+    /// # #![allow(dead_code)]
     /// # async fn f(lock: warden::dist::Lock, cond: warden::dist::Condition) -> Result<(), warden::dist::Error> {
     /// let guard = lock.acquire().await?;
     /// let guard = cond.wait(guard).await?;
@@ -134,6 +136,7 @@ impl Condition {
     /// `wait(timeout)`).
     ///
     /// ```no_run
+    /// # #![allow(dead_code)]
     /// # async fn f(lock: warden::dist::Lock, cond: warden::dist::Condition) -> Result<(), warden::dist::Error> {
     /// let guard = lock.acquire().await?;
     /// let (guard, notified) = cond.wait_timeout(guard, std::time::Duration::from_secs(1)).await?;
@@ -156,6 +159,7 @@ impl Condition {
         self.wait_inner(guard, Some(d)).await
     }
 
+    #[allow(clippy::too_many_lines)] // one wait, in its three phases
     async fn wait_inner(
         &self,
         guard: LockGuard,
@@ -302,6 +306,7 @@ impl Condition {
     /// listening backend is alive. Returns how many it woke.
     ///
     /// ```no_run
+    /// # #![allow(dead_code)]
     /// # async fn f(cond: warden::dist::Condition) -> Result<(), warden::dist::Error> {
     /// let woken = cond.notify(2).await?;
     /// assert!(woken <= 2);
@@ -333,6 +338,7 @@ impl Condition {
     /// Wakes one waiter (Python's `notify()`).
     ///
     /// ```no_run
+    /// # #![allow(dead_code)]
     /// # async fn f(cond: warden::dist::Condition) -> Result<(), warden::dist::Error> {
     /// cond.notify_one().await?;
     /// # Ok(())
@@ -349,6 +355,7 @@ impl Condition {
     /// Wakes every waiter (Python's `notify_all()`).
     ///
     /// ```no_run
+    /// # #![allow(dead_code)]
     /// # async fn f(cond: warden::dist::Condition) -> Result<(), warden::dist::Error> {
     /// cond.notify_all().await?;
     /// # Ok(())

@@ -43,13 +43,12 @@ impl Channels {
             .map
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        match map.get(channel) {
-            Some(tx) => (tx.subscribe(), false),
-            None => {
-                let (tx, rx) = watch::channel(0);
-                map.insert(channel.to_owned(), tx);
-                (rx, true)
-            }
+        if let Some(tx) = map.get(channel) {
+            (tx.subscribe(), false)
+        } else {
+            let (tx, rx) = watch::channel(0);
+            map.insert(channel.to_owned(), tx);
+            (rx, true)
         }
     }
 

@@ -97,6 +97,7 @@ impl Error {
 /// [`Error::Lost`].
 ///
 /// ```
+/// # #![allow(dead_code)]
 /// # async fn f(guard: warden::dist::LockGuard) {
 /// let why = guard.lost().await;
 /// eprintln!("lock lost: {why}");
@@ -118,6 +119,7 @@ impl Lost {
     /// ...).
     ///
     /// ```
+    /// # #![allow(dead_code)]
     /// # async fn f(guard: warden::dist::LockGuard) {
     /// let why = guard.lost().await;
     /// assert!(!why.reason().is_empty());
@@ -140,6 +142,7 @@ impl std::error::Error for Lost {}
 /// driver's error (its [`source`](std::error::Error::source)).
 ///
 /// ```
+/// # #![allow(dead_code)]
 /// # async fn f() {
 /// use warden::dist::{Error, Options, Session};
 /// match Session::connect("host=127.0.0.1 port=1 user=nobody", Options::default()).await {
@@ -159,6 +162,7 @@ impl ConnectionError {
     /// SQLSTATE code ([`tokio_postgres::Error::code`]) and the like.
     ///
     /// ```
+    /// # #![allow(dead_code)]
     /// # fn f(e: warden::dist::ConnectionError) {
     /// if let Some(code) = e.postgres().and_then(|e| e.code()) {
     ///     eprintln!("SQLSTATE {}", code.code());

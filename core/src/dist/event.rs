@@ -24,6 +24,7 @@ use super::session::Session;
 /// it set.
 ///
 /// ```no_run
+/// # #![allow(dead_code)]
 /// # async fn f(session: warden::dist::Session) -> Result<(), warden::dist::Error> {
 /// let ready = session.event("cache-warm");
 /// // in the warming process:
@@ -65,6 +66,7 @@ impl Event {
     /// The key this event was made with.
     ///
     /// ```no_run
+    /// # #![allow(dead_code)]
     /// # fn f(session: warden::dist::Session) {
     /// assert_eq!(session.event("cache-warm").key(), "cache-warm");
     /// # }
@@ -76,6 +78,7 @@ impl Event {
     /// Sets the flag and wakes every process waiting (Python's `set()`).
     ///
     /// ```no_run
+    /// # #![allow(dead_code)]
     /// # async fn f(ev: warden::dist::Event) -> Result<(), warden::dist::Error> {
     /// ev.set().await?;
     /// assert!(ev.is_set().await?);
@@ -102,6 +105,7 @@ impl Event {
     /// earlier `set()` happened are released all the same.
     ///
     /// ```no_run
+    /// # #![allow(dead_code)]
     /// # async fn f(ev: warden::dist::Event) -> Result<(), warden::dist::Error> {
     /// ev.clear().await?;
     /// assert!(!ev.is_set().await?);
@@ -129,6 +133,7 @@ impl Event {
     /// Whether the flag is set (Python's `is_set()`).
     ///
     /// ```no_run
+    /// # #![allow(dead_code)]
     /// # async fn f(ev: warden::dist::Event) -> Result<(), warden::dist::Error> {
     /// if ev.is_set().await? { /* ... */ }
     /// # Ok(())
@@ -160,6 +165,7 @@ impl Event {
     /// it is.
     ///
     /// ```no_run
+    /// # #![allow(dead_code)]
     /// # async fn f(ev: warden::dist::Event) -> Result<(), warden::dist::Error> {
     /// ev.wait().await?;
     /// # Ok(())
@@ -206,6 +212,7 @@ impl Event {
     /// flag was set, `Ok(false)` on timeout.
     ///
     /// ```no_run
+    /// # #![allow(dead_code)]
     /// # async fn f(ev: warden::dist::Event) -> Result<(), warden::dist::Error> {
     /// if !ev.wait_timeout(std::time::Duration::from_secs(5)).await? {
     ///     eprintln!("still not set");

@@ -134,6 +134,7 @@ async fn unlock(session: &Session, conn: Conn, statement: &str) -> Result<(), Er
 /// transaction cannot commit.
 ///
 /// ```no_run
+/// # #![allow(dead_code)]
 /// # async fn f(session: warden::dist::Session) -> Result<(), Box<dyn std::error::Error>> {
 /// let mut guard = session.lock("account/7").acquire().await?;
 /// let tx = guard.transaction().await?;
@@ -152,6 +153,7 @@ impl Transaction<'_> {
     /// Commits the transaction.
     ///
     /// ```no_run
+    /// # #![allow(dead_code)]
     /// # async fn f(mut guard: warden::dist::LockGuard) -> Result<(), warden::dist::Error> {
     /// let tx = guard.transaction().await?;
     /// tx.commit().await?;
@@ -182,6 +184,7 @@ impl Transaction<'_> {
     /// Rolls the transaction back.
     ///
     /// ```no_run
+    /// # #![allow(dead_code)]
     /// # async fn f(mut guard: warden::dist::LockGuard) -> Result<(), warden::dist::Error> {
     /// let tx = guard.transaction().await?;
     /// tx.rollback().await?;

@@ -50,7 +50,9 @@ pub(crate) fn semaphore_base(namespace: &str, key: &str) -> i64 {
 /// advisory key (with `objsubid = 1`).
 pub(crate) fn pg_locks_ids(key: i64) -> (u32, u32) {
     let k = u64::from_ne_bytes(key.to_ne_bytes());
-    ((k >> 32) as u32, k as u32)
+    let hi = u32::try_from(k >> 32).unwrap_or(u32::MAX);
+    let lo = u32::try_from(k & u64::from(u32::MAX)).unwrap_or(u32::MAX);
+    (hi, lo)
 }
 
 #[cfg(test)]

@@ -55,6 +55,7 @@ use super::sql;
 /// # }
 /// ```
 #[derive(Clone)]
+#[allow(clippy::struct_field_names)] // `lock_key`: the advisory key, vs. `key`: the name
 pub struct Lock {
     pub(crate) session: Session,
     pub(crate) key: Arc<str>,
@@ -83,6 +84,7 @@ impl Lock {
     /// The key this lock was made with.
     ///
     /// ```no_run
+    /// # #![allow(dead_code)]
     /// # fn f(session: warden::dist::Session) {
     /// assert_eq!(session.lock("billing/42").key(), "billing/42");
     /// # }
@@ -94,6 +96,7 @@ impl Lock {
     /// Waits for the lock (Python's `acquire()`, `with lock:`).
     ///
     /// ```no_run
+    /// # #![allow(dead_code)]
     /// # async fn f(lock: warden::dist::Lock) -> Result<(), warden::dist::Error> {
     /// let guard = lock.acquire().await?;
     /// guard.release().await?;
@@ -130,6 +133,7 @@ impl Lock {
     /// Takes the lock if it is free (Python's `acquire(blocking=False)`).
     ///
     /// ```no_run
+    /// # #![allow(dead_code)]
     /// # async fn f(lock: warden::dist::Lock) -> Result<(), warden::dist::Error> {
     /// match lock.try_acquire().await? {
     ///     Some(guard) => println!("got it: fence {}", guard.fence()),
@@ -159,6 +163,7 @@ impl Lock {
     /// Waits for the lock at most `d` (Python's `acquire(timeout=d)`).
     ///
     /// ```no_run
+    /// # #![allow(dead_code)]
     /// # async fn f(lock: warden::dist::Lock) -> Result<(), warden::dist::Error> {
     /// # use std::time::Duration;
     /// use warden::dist::Error;
@@ -202,6 +207,7 @@ impl Lock {
     /// soon as it returns).
     ///
     /// ```no_run
+    /// # #![allow(dead_code)]
     /// # async fn f(lock: warden::dist::Lock) -> Result<(), warden::dist::Error> {
     /// let guard = lock.acquire().await?;
     /// assert!(lock.locked().await?);
@@ -279,15 +285,12 @@ pub(crate) async fn grant(
     match outcome {
         Outcome::Done(rows) => {
             let rows = rows?;
-            match rows.first() {
-                Some(row) => {
-                    let token: i64 = row.get(0);
-                    Ok(Some((pending.finish(), u64::try_from(token).unwrap_or(0))))
-                }
-                None => {
-                    session.put(pending.finish());
-                    Ok(None)
-                }
+            if let Some(row) = rows.first() {
+                let token: i64 = row.get(0);
+                Ok(Some((pending.finish(), u64::try_from(token).unwrap_or(0))))
+            } else {
+                session.put(pending.finish());
+                Ok(None)
             }
         }
         Outcome::TimedOut(Err(e)) if e.code() == Some(&SqlState::QUERY_CANCELED) => {
@@ -329,6 +332,7 @@ pub(crate) async fn grant(
 /// does the same and tells you how it went.
 ///
 /// ```no_run
+/// # #![allow(dead_code)]
 /// # async fn f(lock: warden::dist::Lock) -> Result<(), warden::dist::Error> {
 /// let guard = lock.acquire().await?;
 /// tokio::select! {
@@ -363,6 +367,7 @@ impl LockGuard {
     /// refuse a token smaller than the largest it has seen:
     ///
     /// ```no_run
+    /// # #![allow(dead_code)]
     /// # async fn f(lock: warden::dist::Lock, db: tokio_postgres::Client) -> Result<(), Box<dyn std::error::Error>> {
     /// let guard = lock.acquire().await?;
     /// let fence = i64::try_from(guard.fence())?;
@@ -385,6 +390,7 @@ impl LockGuard {
     /// The key of the lock this guard holds.
     ///
     /// ```no_run
+    /// # #![allow(dead_code)]
     /// # async fn f(lock: warden::dist::Lock) -> Result<(), warden::dist::Error> {
     /// assert_eq!(lock.acquire().await?.key(), lock.key());
     /// # Ok(())
@@ -399,6 +405,7 @@ impl LockGuard {
     /// longer holds the lock for it. Never resolves while the lock is held.
     ///
     /// ```no_run
+    /// # #![allow(dead_code)]
     /// # async fn f(lock: warden::dist::Lock) -> Result<(), warden::dist::Error> {
     /// let guard = lock.acquire().await?;
     /// let why = guard.lost().await; // e.g. the server restarted
@@ -417,6 +424,7 @@ impl LockGuard {
     /// Whether [`lost`](LockGuard::lost) has resolved.
     ///
     /// ```no_run
+    /// # #![allow(dead_code)]
     /// # async fn f(lock: warden::dist::Lock) -> Result<(), warden::dist::Error> {
     /// let guard = lock.acquire().await?;
     /// assert!(!guard.is_lost());
@@ -431,6 +439,7 @@ impl LockGuard {
     /// only while the session — and so the lock — is alive.
     ///
     /// ```no_run
+    /// # #![allow(dead_code)]
     /// # async fn f(lock: warden::dist::Lock) -> Result<(), Box<dyn std::error::Error>> {
     /// let mut guard = lock.acquire().await?;
     /// let tx = guard.transaction().await?;
@@ -456,6 +465,7 @@ impl LockGuard {
     /// `release()`); dropping the guard does the same in the background.
     ///
     /// ```no_run
+    /// # #![allow(dead_code)]
     /// # async fn f(lock: warden::dist::Lock) -> Result<(), warden::dist::Error> {
     /// let guard = lock.acquire().await?;
     /// guard.release().await?;

@@ -90,6 +90,9 @@
 //! locks. Each held guard and each pending wait uses one connection;
 //! size `max_connections` accordingly.
 
+// "PostgreSQL" is a name, not code: no backticks.
+#![allow(clippy::doc_markdown)]
+
 mod barrier;
 mod condition;
 mod conn;

@@ -57,6 +57,7 @@ struct RState {
 /// two sessions (or processes) are two owners.
 ///
 /// ```no_run
+/// # #![allow(dead_code)]
 /// # async fn f(session: warden::dist::Session) -> Result<(), warden::dist::Error> {
 /// let rlock = session.rlock("tree");
 /// let outer = rlock.acquire().await?;
@@ -113,6 +114,7 @@ impl RLock {
     /// The key this lock was made with.
     ///
     /// ```no_run
+    /// # #![allow(dead_code)]
     /// # fn f(session: warden::dist::Session) {
     /// assert_eq!(session.rlock("tree").key(), "tree");
     /// # }
@@ -161,6 +163,7 @@ impl RLock {
     /// Waits for the lock, or re-enters it if the current task holds it.
     ///
     /// ```no_run
+    /// # #![allow(dead_code)]
     /// # async fn f(rlock: warden::dist::RLock) -> Result<(), warden::dist::Error> {
     /// let guard = rlock.acquire().await?;
     /// # drop(guard); Ok(())
@@ -207,6 +210,7 @@ impl RLock {
     /// Takes the lock if it is free or held by the current task.
     ///
     /// ```no_run
+    /// # #![allow(dead_code)]
     /// # async fn f(rlock: warden::dist::RLock) -> Result<(), warden::dist::Error> {
     /// if let Some(guard) = rlock.try_acquire().await? {
     ///     drop(guard);
@@ -248,6 +252,7 @@ impl RLock {
     /// Waits for the lock at most `d`.
     ///
     /// ```no_run
+    /// # #![allow(dead_code)]
     /// # async fn f(rlock: warden::dist::RLock) -> Result<(), warden::dist::Error> {
     /// let guard = rlock.acquire_timeout(std::time::Duration::from_secs(1)).await?;
     /// # drop(guard); Ok(())
@@ -277,6 +282,7 @@ impl RLock {
 /// at a time on it). A guard moved to another task still holds the lock.
 ///
 /// ```no_run
+/// # #![allow(dead_code)]
 /// # async fn f(rlock: warden::dist::RLock) -> Result<(), warden::dist::Error> {
 /// let guard = rlock.acquire().await?;
 /// println!("fence {}", guard.fence());
@@ -310,6 +316,7 @@ impl RLockGuard {
     /// [`LockGuard::fence`](super::LockGuard::fence).
     ///
     /// ```no_run
+    /// # #![allow(dead_code)]
     /// # async fn f(rlock: warden::dist::RLock) -> Result<(), warden::dist::Error> {
     /// let fence = rlock.acquire().await?.fence();
     /// # let _ = fence; Ok(())
@@ -323,6 +330,7 @@ impl RLockGuard {
     /// [`LockGuard::lost`](super::LockGuard::lost).
     ///
     /// ```no_run
+    /// # #![allow(dead_code)]
     /// # async fn f(rlock: warden::dist::RLock) -> Result<(), warden::dist::Error> {
     /// let guard = rlock.acquire().await?;
     /// eprintln!("{}", guard.lost().await);
@@ -340,6 +348,7 @@ impl RLockGuard {
     /// Whether [`lost`](RLockGuard::lost) has resolved.
     ///
     /// ```no_run
+    /// # #![allow(dead_code)]
     /// # async fn f(rlock: warden::dist::RLock) -> Result<(), warden::dist::Error> {
     /// assert!(!rlock.acquire().await?.is_lost());
     /// # Ok(())
@@ -353,6 +362,7 @@ impl RLockGuard {
     /// [`LockGuard::transaction`](super::LockGuard::transaction).
     ///
     /// ```no_run
+    /// # #![allow(dead_code)]
     /// # async fn f(rlock: warden::dist::RLock) -> Result<(), warden::dist::Error> {
     /// let mut guard = rlock.acquire().await?;
     /// guard.transaction().await?.commit().await?;
@@ -371,6 +381,7 @@ impl RLockGuard {
     /// reports how that went.
     ///
     /// ```no_run
+    /// # #![allow(dead_code)]
     /// # async fn f(rlock: warden::dist::RLock) -> Result<(), warden::dist::Error> {
     /// rlock.acquire().await?.release().await?;
     /// # Ok(())

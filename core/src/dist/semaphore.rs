@@ -30,6 +30,7 @@ use super::sql;
 /// takes one away for good.
 ///
 /// ```no_run
+/// # #![allow(dead_code)]
 /// # async fn f(session: warden::dist::Session) -> Result<(), warden::dist::Error> {
 /// let smtp = session.semaphore("smtp", 4); // at most 4 senders, fleet-wide
 /// let permit = smtp.acquire().await?;
@@ -81,6 +82,7 @@ impl Semaphore {
     /// The key this semaphore was made with.
     ///
     /// ```no_run
+    /// # #![allow(dead_code)]
     /// # fn f(session: warden::dist::Session) {
     /// assert_eq!(session.semaphore("smtp", 4).key(), "smtp");
     /// # }
@@ -138,6 +140,7 @@ impl Semaphore {
     /// Waits for a permit (Python's `acquire()`).
     ///
     /// ```no_run
+    /// # #![allow(dead_code)]
     /// # async fn f(sem: warden::dist::Semaphore) -> Result<(), warden::dist::Error> {
     /// let permit = sem.acquire().await?;
     /// # drop(permit); Ok(())
@@ -187,6 +190,7 @@ impl Semaphore {
     /// (Python's `acquire(blocking=False)`).
     ///
     /// ```no_run
+    /// # #![allow(dead_code)]
     /// # async fn f(sem: warden::dist::Semaphore) -> Result<(), warden::dist::Error> {
     /// if let Some(permit) = sem.try_acquire().await? {
     ///     drop(permit);
@@ -204,18 +208,18 @@ impl Semaphore {
             self.session.conn().await?,
             "SELECT 1".to_owned(),
         );
-        match self.permit(pending.conn(), "try").await? {
-            Some((slot, fence)) => Ok(Some(self.guard(pending.finish(), slot, fence))),
-            None => {
-                self.session.put(pending.finish());
-                Ok(None)
-            }
+        if let Some((slot, fence)) = self.permit(pending.conn(), "try").await? {
+            Ok(Some(self.guard(pending.finish(), slot, fence)))
+        } else {
+            self.session.put(pending.finish());
+            Ok(None)
         }
     }
 
     /// Waits for a permit at most `d` (Python's `acquire(timeout=d)`).
     ///
     /// ```no_run
+    /// # #![allow(dead_code)]
     /// # async fn f(sem: warden::dist::Semaphore) -> Result<(), warden::dist::Error> {
     /// let permit = sem.acquire_timeout(std::time::Duration::from_secs(2)).await?;
     /// # drop(permit); Ok(())
@@ -240,6 +244,7 @@ impl Semaphore {
     /// `acquire`), and wakes the queue.
     ///
     /// ```no_run
+    /// # #![allow(dead_code)]
     /// # async fn f(sem: warden::dist::Semaphore) -> Result<(), warden::dist::Error> {
     /// sem.release(1).await?; // one more concurrent holder allowed from now on
     /// # Ok(())
@@ -288,6 +293,7 @@ impl Semaphore {
     /// the slots held, as `pg_locks` shows them.
     ///
     /// ```no_run
+    /// # #![allow(dead_code)]
     /// # async fn f(sem: warden::dist::Semaphore) -> Result<(), warden::dist::Error> {
     /// println!("{} free", sem.available_permits().await?);
     /// # Ok(())
@@ -341,6 +347,7 @@ fn rand_u32() -> u32 {
 /// back are those taken away by [`SemaphorePermit::forget`].
 ///
 /// ```no_run
+/// # #![allow(dead_code)]
 /// # async fn f(session: warden::dist::Session) -> Result<(), warden::dist::Error> {
 /// use warden::dist::Error;
 /// let pool = session.bounded_semaphore("db-pool", 2);
@@ -365,6 +372,7 @@ impl BoundedSemaphore {
     /// The key this semaphore was made with.
     ///
     /// ```no_run
+    /// # #![allow(dead_code)]
     /// # fn f(session: warden::dist::Session) {
     /// assert_eq!(session.bounded_semaphore("db-pool", 2).key(), "db-pool");
     /// # }
@@ -376,6 +384,7 @@ impl BoundedSemaphore {
     /// Waits for a permit; see [`Semaphore::acquire`].
     ///
     /// ```no_run
+    /// # #![allow(dead_code)]
     /// # async fn f(sem: warden::dist::BoundedSemaphore) -> Result<(), warden::dist::Error> {
     /// let permit = sem.acquire().await?;
     /// # drop(permit); Ok(())
@@ -392,6 +401,7 @@ impl BoundedSemaphore {
     /// Takes a free permit; see [`Semaphore::try_acquire`].
     ///
     /// ```no_run
+    /// # #![allow(dead_code)]
     /// # async fn f(sem: warden::dist::BoundedSemaphore) -> Result<(), warden::dist::Error> {
     /// let permit = sem.try_acquire().await?;
     /// # drop(permit); Ok(())
@@ -408,6 +418,7 @@ impl BoundedSemaphore {
     /// Waits for a permit at most `d`; see [`Semaphore::acquire_timeout`].
     ///
     /// ```no_run
+    /// # #![allow(dead_code)]
     /// # async fn f(sem: warden::dist::BoundedSemaphore) -> Result<(), warden::dist::Error> {
     /// let permit = sem.acquire_timeout(std::time::Duration::from_secs(1)).await?;
     /// # drop(permit); Ok(())
@@ -424,6 +435,7 @@ impl BoundedSemaphore {
     /// Gives back `n` permits taken away by [`SemaphorePermit::forget`].
     ///
     /// ```no_run
+    /// # #![allow(dead_code)]
     /// # async fn f(sem: warden::dist::BoundedSemaphore) -> Result<(), warden::dist::Error> {
     /// sem.acquire().await?.forget().await?;
     /// sem.release(1).await?;
@@ -451,6 +463,7 @@ impl BoundedSemaphore {
     /// The permits free now; see [`Semaphore::available_permits`].
     ///
     /// ```no_run
+    /// # #![allow(dead_code)]
     /// # async fn f(sem: warden::dist::BoundedSemaphore) -> Result<(), warden::dist::Error> {
     /// println!("{}", sem.available_permits().await?);
     /// # Ok(())
@@ -469,6 +482,7 @@ impl BoundedSemaphore {
 /// dropped (at once, in the background) or [released](SemaphorePermit::release).
 ///
 /// ```no_run
+/// # #![allow(dead_code)]
 /// # async fn f(sem: warden::dist::Semaphore) -> Result<(), warden::dist::Error> {
 /// let permit = sem.acquire().await?;
 /// println!("fence {}", permit.fence());
@@ -497,6 +511,7 @@ impl SemaphorePermit {
     /// over all its permits.
     ///
     /// ```no_run
+    /// # #![allow(dead_code)]
     /// # async fn f(sem: warden::dist::Semaphore) -> Result<(), warden::dist::Error> {
     /// let fence = sem.acquire().await?.fence();
     /// # let _ = fence; Ok(())
@@ -510,6 +525,7 @@ impl SemaphorePermit {
     /// the pool for others); see [`LockGuard::lost`](super::LockGuard::lost).
     ///
     /// ```no_run
+    /// # #![allow(dead_code)]
     /// # async fn f(sem: warden::dist::Semaphore) -> Result<(), warden::dist::Error> {
     /// let permit = sem.acquire().await?;
     /// eprintln!("{}", permit.lost().await);
@@ -527,6 +543,7 @@ impl SemaphorePermit {
     /// Whether [`lost`](SemaphorePermit::lost) has resolved.
     ///
     /// ```no_run
+    /// # #![allow(dead_code)]
     /// # async fn f(sem: warden::dist::Semaphore) -> Result<(), warden::dist::Error> {
     /// assert!(!sem.acquire().await?.is_lost());
     /// # Ok(())
@@ -540,6 +557,7 @@ impl SemaphorePermit {
     /// [`LockGuard::transaction`](super::LockGuard::transaction).
     ///
     /// ```no_run
+    /// # #![allow(dead_code)]
     /// # async fn f(sem: warden::dist::Semaphore) -> Result<(), warden::dist::Error> {
     /// let mut permit = sem.acquire().await?;
     /// permit.transaction().await?.commit().await?;
@@ -557,6 +575,7 @@ impl SemaphorePermit {
     /// Returns the permit now and reports how it went.
     ///
     /// ```no_run
+    /// # #![allow(dead_code)]
     /// # async fn f(sem: warden::dist::Semaphore) -> Result<(), warden::dist::Error> {
     /// sem.acquire().await?.release().await?;
     /// # Ok(())
@@ -580,6 +599,7 @@ impl SemaphorePermit {
     /// [`BoundedSemaphore::release`] can give it back.
     ///
     /// ```no_run
+    /// # #![allow(dead_code)]
     /// # async fn f(sem: warden::dist::Semaphore) -> Result<(), warden::dist::Error> {
     /// sem.acquire().await?.forget().await?;
     /// # Ok(())

@@ -1,7 +1,7 @@
 //! `Session` and `Options`: where connections come from.
 
 use std::collections::{HashMap, HashSet};
-use std::fmt;
+use std::fmt::{self, Write as _};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
@@ -223,6 +223,7 @@ impl Session {
     /// Must be called inside a tokio runtime (guards release on it).
     ///
     /// ```no_run
+    /// # #![allow(dead_code)]
     /// # use warden::dist::{Options, Session};
     /// # async fn f() -> Result<(), warden::dist::Error> {
     /// let session = Session::connect("postgres://app@127.0.0.1/app", Options::default()).await?;
@@ -243,9 +244,10 @@ impl Session {
         server_options.push_str(" -c client_connection_check_interval=1000");
         if let Some(lease) = options.lease {
             let ms = lease.as_millis();
-            server_options.push_str(&format!(
+            let _ = write!(
+                server_options,
                 " -c idle_session_timeout={ms} -c idle_in_transaction_session_timeout={ms}"
-            ));
+            );
             if config.get_keepalives_idle() > lease {
                 config.keepalives_idle(lease);
             }
@@ -274,6 +276,7 @@ impl Session {
     /// The options the session was made with.
     ///
     /// ```no_run
+    /// # #![allow(dead_code)]
     /// # async fn f(session: warden::dist::Session) {
     /// assert_eq!(session.options().get_namespace(), "warden");
     /// # }
@@ -285,6 +288,7 @@ impl Session {
     /// A [`Lock`] named `key`: `threading.Lock` across processes.
     ///
     /// ```no_run
+    /// # #![allow(dead_code)]
     /// # async fn f(session: warden::dist::Session) -> Result<(), warden::dist::Error> {
     /// let guard = session.lock("invoice/7").acquire().await?;
     /// # drop(guard); Ok(())
@@ -297,6 +301,7 @@ impl Session {
     /// An [`RLock`] named `key`: re-entrant for the task that holds it.
     ///
     /// ```no_run
+    /// # #![allow(dead_code)]
     /// # async fn f(session: warden::dist::Session) -> Result<(), warden::dist::Error> {
     /// let rlock = session.rlock("tree");
     /// let outer = rlock.acquire().await?;
@@ -312,6 +317,7 @@ impl Session {
     /// must give the same `permits` for the same key.
     ///
     /// ```no_run
+    /// # #![allow(dead_code)]
     /// # async fn f(session: warden::dist::Session) -> Result<(), warden::dist::Error> {
     /// let permit = session.semaphore("smtp", 4).acquire().await?;
     /// # drop(permit); Ok(())
@@ -328,6 +334,7 @@ impl Session {
     /// A [`BoundedSemaphore`] named `key` with `permits` permits.
     ///
     /// ```no_run
+    /// # #![allow(dead_code)]
     /// # async fn f(session: warden::dist::Session) -> Result<(), warden::dist::Error> {
     /// let pool = session.bounded_semaphore("db-pool", 10);
     /// let permit = pool.acquire().await?;
@@ -345,6 +352,7 @@ impl Session {
     /// An [`Event`] named `key`.
     ///
     /// ```no_run
+    /// # #![allow(dead_code)]
     /// # async fn f(session: warden::dist::Session) -> Result<(), warden::dist::Error> {
     /// session.event("deploy-done").wait().await?;
     /// # Ok(())
@@ -358,6 +366,7 @@ impl Session {
     /// lock).
     ///
     /// ```no_run
+    /// # #![allow(dead_code)]
     /// # async fn f(session: warden::dist::Session) -> Result<(), warden::dist::Error> {
     /// let lock = session.lock("queue");
     /// let not_empty = session.condition(&lock);
@@ -373,6 +382,7 @@ impl Session {
     /// A [`Barrier`] named `key` for `parties` parties.
     ///
     /// ```no_run
+    /// # #![allow(dead_code)]
     /// # async fn f(session: warden::dist::Session) -> Result<(), warden::dist::Error> {
     /// let arrived = session.barrier("phase-1", 3).wait().await?;
     /// if arrived.is_leader() { /* ... */ }

@@ -7,7 +7,7 @@
 /// Schema, tables and functions; run once per namespace, under an
 /// advisory transaction lock, inside `BEGIN ... COMMIT`. `setup_v1()` is
 /// created last: its presence means the rest is there.
-pub(crate) const SETUP: &str = r#"
+pub(crate) const SETUP: &str = r"
 CREATE SCHEMA IF NOT EXISTS {ns};
 
 -- The last fence token handed out per key: strictly increasing.
@@ -275,7 +275,7 @@ BEGIN
 END $$;
 
 CREATE OR REPLACE FUNCTION {ns}.setup_v1() RETURNS void LANGUAGE sql AS $$ SELECT $$;
-"#;
+";
 
 /// Lock (blocking): `$1` advisory key, `$2` fence key. One row: the token.
 pub(crate) const LOCK: &str = "WITH l AS (SELECT pg_advisory_lock($1)) \

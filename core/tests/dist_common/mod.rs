@@ -15,15 +15,14 @@
 //! * [`until`]: waits for a condition, never for a duration; its deadline
 //!   only turns a hang into a readable failure.
 
-#![allow(dead_code)]
+#![allow(dead_code, clippy::doc_markdown)]
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
 use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc;
-use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 /// How long a condition may take before the test is declared hung.
@@ -90,8 +89,7 @@ fn is_root() -> bool {
     Command::new("id")
         .arg("-u")
         .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
-        .unwrap_or(false)
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
 }
 
 fn run(cmd: &mut Command) {
@@ -191,6 +189,8 @@ impl Cluster {
             stop = shell_words(&private.pg_ctl(&["stop", "-m", "immediate"])),
             dir = private.dir.display(),
         );
+        // Not waited for: it outlives this process on purpose.
+        #[allow(clippy::zombie_processes)]
         Command::new("sh")
             .args(["-c", &stop])
             .stdin(Stdio::null())
@@ -387,7 +387,7 @@ pub struct Worker {
     pub name: String,
     child: Child,
     stdin: Option<ChildStdin>,
-    lines: Mutex<mpsc::Receiver<String>>,
+    lines: tokio::sync::Mutex<tokio::sync::mpsc::UnboundedReceiver<String>>,
 }
 
 impl Worker {
@@ -407,7 +407,7 @@ impl Worker {
         }
         let mut child = cmd.spawn().expect("spawn worker");
         let stdout = child.stdout.take().expect("stdout");
-        let (tx, rx) = mpsc::channel();
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines() {
                 let Ok(line) = line else { break };
@@ -423,7 +423,7 @@ impl Worker {
             name: name.to_owned(),
             stdin: child.stdin.take(),
             child,
-            lines: Mutex::new(rx),
+            lines: tokio::sync::Mutex::new(rx),
         }
     }
 
@@ -432,26 +432,24 @@ impl Worker {
     }
 
     /// The next line from the worker; panics after [`HANG`].
-    pub fn line(&self) -> String {
-        self.lines
-            .lock()
-            .unwrap()
-            .recv_timeout(HANG)
-            .unwrap_or_else(|_| panic!("hung: no line from worker {}", self.name))
+    pub async fn line(&self) -> String {
+        let mut lines = self.lines.lock().await;
+        match tokio::time::timeout(HANG, lines.recv()).await {
+            Ok(Some(line)) => line,
+            Ok(None) => panic!("worker {} ended its output", self.name),
+            Err(tokio::time::error::Elapsed { .. }) => {
+                panic!("hung: no line from worker {}", self.name)
+            }
+        }
     }
 
     /// The next line, which must start with `prefix`; returns the rest.
-    pub fn expect(&self, prefix: &str) -> String {
-        let line = self.line();
+    pub async fn expect(&self, prefix: &str) -> String {
+        let line = self.line().await;
         match line.strip_prefix(prefix) {
             Some(rest) => rest.trim().to_owned(),
             None => panic!("worker {} said {line:?}, expected {prefix:?}", self.name),
         }
-    }
-
-    /// Async twin of [`expect`](Worker::expect) (does not block the runtime).
-    pub async fn expect_async(&self, prefix: &str) -> String {
-        tokio::task::block_in_place(|| self.expect(prefix))
     }
 
     pub fn send(&mut self, line: &str) {
