@@ -443,6 +443,11 @@ impl Worker {
         }
     }
 
+    /// A line the worker has already said, if any (does not wait).
+    pub async fn try_line(&self) -> Option<String> {
+        self.lines.lock().await.try_recv().ok()
+    }
+
     /// The next line, which must start with `prefix`; returns the rest.
     pub async fn expect(&self, prefix: &str) -> String {
         let line = self.line().await;
