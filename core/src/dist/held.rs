@@ -43,8 +43,10 @@ impl Held {
         self.conn.as_ref().expect("a live guard has its connection")
     }
 
-    pub(crate) async fn lost(&self) -> Lost {
-        self.conn().state.wait_lost().await
+    /// Owns what it watches: the returned future does not borrow the guard.
+    pub(crate) fn lost(&self) -> impl Future<Output = Lost> + Send + 'static {
+        let state = self.conn().state.clone();
+        async move { state.wait_lost().await }
     }
 
     pub(crate) fn is_lost(&self) -> bool {

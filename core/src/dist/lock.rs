@@ -1,6 +1,7 @@
 //! `dist::Lock`: `threading.Lock` across processes.
 
 use std::fmt;
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -414,11 +415,14 @@ impl LockGuard {
     /// # }
     /// ```
     ///
+    /// The future owns what it watches (it does not borrow the guard), so
+    /// it can race work that uses the guard, as in `tokio::select!`.
+    ///
     /// # Cancel safety
     ///
     /// Cancel safe: it only watches.
-    pub async fn lost(&self) -> Lost {
-        self.held.lost().await
+    pub fn lost(&self) -> impl Future<Output = Lost> + Send + 'static {
+        self.held.lost()
     }
 
     /// Whether [`lost`](LockGuard::lost) has resolved.

@@ -1,6 +1,7 @@
 //! `dist::RLock`: `threading.RLock` across processes.
 
 use std::fmt;
+use std::future::Future;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -338,11 +339,14 @@ impl RLockGuard {
     /// # }
     /// ```
     ///
+    /// The future owns what it watches (it does not borrow the guard), so
+    /// it can race work that uses the guard, as in `tokio::select!`.
+    ///
     /// # Cancel safety
     ///
     /// Cancel safe: it only watches.
-    pub async fn lost(&self) -> Lost {
-        self.held().lost().await
+    pub fn lost(&self) -> impl Future<Output = Lost> + Send + 'static {
+        self.held().lost()
     }
 
     /// Whether [`lost`](RLockGuard::lost) has resolved.

@@ -1,4 +1,5 @@
-//! Runs the example: 4 processes x 300 transfers; the total must hold.
+//! Runs the examples: the bank as 4 processes x 300 transfers (the total
+//! must hold), the lost guard, and the book's Python twin.
 
 use std::process::Command;
 
@@ -19,6 +20,21 @@ fn bank_across_processes_keeps_its_total() {
         "{stdout}"
     );
     assert_eq!(stdout.matches("transfers, ").count(), 4, "{stdout}");
+}
+
+#[test]
+fn lost_guard_stops_before_writing() {
+    let out = Command::new(env!("CARGO_BIN_EXE_dist_lost"))
+        .output()
+        .expect("run dist_lost");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("lock lost ("), "{stdout}");
+    assert!(stdout.contains("): stopped before writing"), "{stdout}");
 }
 
 #[test]

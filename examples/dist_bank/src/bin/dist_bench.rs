@@ -46,7 +46,7 @@ fn summary(mut samples: Vec<Duration>) -> String {
     // Percentile `q` of 100.
     let at = |q: usize| samples[(samples.len() - 1) * q / 100].as_secs_f64() * 1e6;
     format!(
-        "median {:>9.1} us   p90 {:>9.1} us   max {:>9.1} us   (n = {})",
+        "median {:>10.3} us   p90 {:>10.3} us   max {:>10.3} us   (n = {})",
         at(50),
         at(90),
         at(100),
