@@ -7,9 +7,9 @@
 //! * [`cluster`]: a throwaway PostgreSQL cluster for the example, its test
 //!   and the measurement (`WARDEN_PG_URL` names a server to use instead).
 
-#![cfg(feature = "postgres")]
 // "PostgreSQL" is a name, not code: no backticks.
 #![allow(clippy::doc_markdown)]
+#![cfg(feature = "postgres")]
 
 pub mod bank;
 pub mod cluster;
