@@ -462,6 +462,45 @@ async fn terminated_backend_makes_the_guard_lost() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lease_heartbeats_keep_a_live_idle_holder() {
+    let url = cluster().database("lock_lease_alive");
+    let db = client(&url).await;
+    let lease = Duration::from_millis(1500);
+    let session = Session::connect(&url, Options::default().lease(lease))
+        .await
+        .unwrap();
+    let guard = session.lock("k").acquire().await.unwrap();
+    // Idle for several leases: the heartbeats keep the session (and so the
+    // lock) alive; without them the server would end it after 1.5 s.
+    tokio::time::sleep(lease * 3).await;
+    assert!(!guard.is_lost());
+    assert_eq!(advisory_locks(&db).await, 1);
+    guard.release().await.unwrap();
+    // The idle connections are kept alive too.
+    tokio::time::sleep(lease * 2).await;
+    let again = session
+        .lock("k")
+        .try_acquire()
+        .await
+        .unwrap()
+        .expect("free");
+    again.release().await.unwrap();
+    let ended: i64 = db
+        .query_one(
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'warden' \
+               AND datname = current_database()",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert!(
+        ended >= 2,
+        "the session's connections were ended: {ended} left"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rlock_reenters_per_task_and_excludes_others() {
     let url = cluster().database("rlock");
     let db = client(&url).await;

@@ -58,7 +58,11 @@ impl Options {
     /// process, so that can be forever.
     ///
     /// A guard whose heartbeat has gone unanswered for `d` reports
-    /// [`lost`](super::LockGuard::lost) and closes its connection. Needs
+    /// [`lost`](super::LockGuard::lost) and closes its connection: the
+    /// server may have ended the session by then. That includes a single
+    /// statement in the guard's [`transaction`](super::LockGuard::transaction)
+    /// that runs longer than `d` (the heartbeat waits behind it), so choose
+    /// a lease longer than your longest statement under a lock. Needs
     /// PostgreSQL 14 or newer.
     ///
     /// ```
