@@ -87,8 +87,10 @@
 //! schema of that name with a few small tables and functions (needs the
 //! `CREATE` privilege once). Connect directly or through a pooler in
 //! session mode: a transaction-mode pooler breaks session-level advisory
-//! locks. Each held guard and each pending wait uses one connection;
-//! size `max_connections` accordingly.
+//! locks. Each held guard and each pending wait uses one connection (plus,
+//! per session, one for short statements and one that `LISTEN`s, on every
+//! event, condition, barrier and semaphore channel the session has waited
+//! on); size `max_connections` accordingly.
 
 // "PostgreSQL" is a name, not code: no backticks.
 #![allow(clippy::doc_markdown)]
