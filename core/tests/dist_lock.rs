@@ -465,13 +465,13 @@ async fn terminated_backend_makes_the_guard_lost() {
 async fn lease_heartbeats_keep_a_live_idle_holder() {
     let url = cluster().database("lock_lease_alive");
     let db = client(&url).await;
-    let lease = Duration::from_millis(1500);
+    let lease = Duration::from_millis(3000);
     let session = Session::connect(&url, Options::default().lease(lease))
         .await
         .unwrap();
     let guard = session.lock("k").acquire().await.unwrap();
     // Idle for several leases: the heartbeats keep the session (and so the
-    // lock) alive; without them the server would end it after 1.5 s.
+    // lock) alive; without them the server would end it after 3 s.
     tokio::time::sleep(lease * 3).await;
     assert!(!guard.is_lost());
     assert_eq!(advisory_locks(&db).await, 1);
