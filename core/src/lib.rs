@@ -149,6 +149,8 @@ mod blocking;
 mod bound_condition;
 mod bounded_semaphore;
 mod condition;
+#[cfg(feature = "postgres")]
+pub mod dist;
 mod error;
 mod event;
 mod lock;

@@ -546,6 +546,10 @@ fn wait_for_timeout_blocking_between_threads() {
     setter.join().unwrap();
 }
 
+/// A method's name, the line that called it, and a poll of its future.
+#[cfg(feature = "tokio")]
+type Case<'a> = (&'static str, u32, Box<dyn FnOnce() + 'a>);
+
 /// A `*_timeout` wait needs tokio's clock: polled outside a runtime it
 /// panics at its first poll, naming itself and the line that called it
 /// (tokio's own panic would point inside warden).
@@ -554,7 +558,7 @@ fn wait_for_timeout_blocking_between_threads() {
 fn timeout_waits_outside_a_runtime_name_the_method_and_the_callers_line() {
     let (lock, cond) = (Lock::new(0_u32), Condition::new());
     let barrier = warden::Barrier::new(2);
-    let cases: [(&str, u32, Box<dyn FnOnce() + '_>); 3] = [
+    let cases: [Case<'_>; 3] = [
         ("Condition::wait_timeout", line!() + 1, {
             let fut = cond.wait_timeout(lock.try_acquire().unwrap(), Duration::from_millis(1));
             Box::new(move || drop(futures::executor::block_on(fut)))
@@ -566,7 +570,9 @@ fn timeout_waits_outside_a_runtime_name_the_method_and_the_callers_line() {
         }),
         ("Barrier::wait_timeout", line!() + 1, {
             let fut = barrier.wait_timeout(Duration::from_millis(1));
-            Box::new(move || drop(futures::executor::block_on(fut)))
+            Box::new(move || {
+                let _ = futures::executor::block_on(fut);
+            })
         }),
     ];
     for (method, line, poll) in cases {
