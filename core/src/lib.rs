@@ -18,7 +18,10 @@
 //! Every wait is an `async fn` and **cancel safe**: dropping the future at
 //! any point leaves the primitive as if the caller had never waited. So
 //! `tokio::time::timeout(d, x.acquire())` is the faithful twin of Python's
-//! `acquire(timeout=d)`. Every wait also has a blocking twin
+//! `acquire(timeout=d)`. A wait future *forgotten* with `mem::forget`
+//! (safe Rust) is never dropped, so never withdrawn: that leaks its place
+//! (and whatever it was handed) but is only a leak — no primitive's `Drop`
+//! panics because of it. Every wait also has a blocking twin
 //! (`acquire_blocking`, `wait_blocking`, ...) so one primitive can be shared
 //! by async tasks and OS threads.
 //!
@@ -92,9 +95,15 @@
 //!   release are one compare-exchange each.
 //! * **No starvation.** A semaphore's released permit goes straight to the
 //!   first waiter; nothing overtakes a waiter. A released `Lock` wakes its
-//!   first waiter; running tasks may take it before that waiter runs, but
-//!   a woken waiter that finds it taken is handed it at the next release
-//!   (see [`Lock`]'s Fairness).
+//!   first waiter; a running task may take it once before that waiter runs,
+//!   and the release that ends that overtaking hands it to the waiter —
+//!   counted where the overtaking happens, so a task looping without
+//!   yielding cannot starve it (see [`Lock`]'s Fairness).
+//! * **Wakers are foreign code.** A waker is cloned, woken and dropped
+//!   outside every internal lock (the shared wait list defers those to the
+//!   moment its mutex is released), so a waker that calls back into the
+//!   primitive — it owns a permit, or its `clone` sets the event — cannot
+//!   deadlock it.
 //! * **Cancel safety by ownership.** Each waiter owns one record in its
 //!   primitive's queue. A notifier marks the record and wakes it; only the
 //!   owner frees it. A waiter dropped after being notified therefore always
