@@ -3,7 +3,8 @@
 //! Python's [`threading`] primitives for async Rust — [`Lock`], [`RLock`],
 //! [`Semaphore`] and [`BoundedSemaphore`], [`Event`], [`Condition`],
 //! [`Barrier`] — with Python's semantics, cancel-safe waits, and
-//! `#[guarded(lock)]` fields that cannot be touched without their lock.
+//! `#[guarded(lock)]` fields that cannot be touched without their lock;
+//! plus an [`RwLock`], which Python lacks.
 //!
 //! | Python (`threading` / `asyncio`)     | warden                    |
 //! |--------------------------------------|---------------------------|
@@ -14,6 +15,7 @@
 //! | `Event`                              | [`Event`]                 |
 //! | `Condition`                          | [`Condition`]             |
 //! | `Barrier`                            | [`Barrier`]               |
+//! | (none: a `Lock`, or a package)       | [`RwLock<T>`](RwLock)     |
 //!
 //! Every wait is an `async fn` and **cancel safe**: dropping the future at
 //! any point leaves the primitive as if the caller had never waited. So
@@ -69,14 +71,17 @@
 //!   fair semaphore core (`raw::semaphore`): one atomic word holding the
 //!   free permits and a "queued" bit, and a wait queue allocated on first
 //!   contention. `Lock` has its own core of the same shape (`raw::lock`):
-//!   "locked", "queued" and "first waiter woken" bits. `Lock<()>`,
+//!   "locked", "queued" and "first waiter woken" bits. `RwLock`
+//!   (`raw::rwlock`) is the fair semaphore again, a reader taking one
+//!   permit and a writer all of them. `Lock<()>`, `RwLock<()>`,
 //!   `Semaphore` and `Event` are two words. The uncontended acquire and
 //!   release are one compare-exchange each.
 //! * **No starvation.** A semaphore's released permit goes straight to the
 //!   first waiter; nothing overtakes a waiter. A released `Lock` wakes its
 //!   first waiter; running tasks may take it before that waiter runs, but
 //!   a woken waiter that finds it taken is handed it at the next release
-//!   (see [`Lock`]'s Fairness).
+//!   (see [`Lock`]'s Fairness). An `RwLock` serves its waiters in arrival
+//!   order, admitting a run of readers together.
 //! * **Cancel safety by ownership.** Each waiter owns one record in its
 //!   primitive's queue. A notifier marks the record and wakes it; only the
 //!   owner frees it. A waiter dropped after being notified therefore always
@@ -136,6 +141,7 @@ mod lock;
 mod owner;
 mod raw;
 mod rlock;
+mod rwlock;
 mod semaphore;
 mod sync;
 
@@ -151,6 +157,9 @@ pub use error::{BrokenBarrierError, TooManyReleases};
 pub use event::Event;
 pub use lock::{Lock, LockGuard, OwnedLockGuard};
 pub use rlock::{RLock, RLockGuard};
+pub use rwlock::{
+    OwnedRwLockReadGuard, OwnedRwLockWriteGuard, RwLock, RwLockReadGuard, RwLockWriteGuard,
+};
 pub use semaphore::{OwnedSemaphorePermit, Semaphore, SemaphorePermit};
 #[doc(inline)]
 pub use warden_macros::guarded;
@@ -161,5 +170,6 @@ pub mod futures {
     pub use crate::event::EventWait;
     pub use crate::lock::{LockAcquire, LockAcquireOwned};
     pub use crate::rlock::RLockAcquire;
+    pub use crate::rwlock::{RwLockRead, RwLockReadOwned, RwLockWrite, RwLockWriteOwned};
     pub use crate::semaphore::{SemaphoreAcquire, SemaphoreAcquireOwned};
 }
