@@ -118,9 +118,13 @@ fn one_rwlock<L: PairLock>(
     yield_between: bool,
 ) {
     let l = Arc::new(L::new());
-    g.bench_with_input(BenchmarkId::new(L::NAME, readers), &readers, |b, &readers| {
-        b.iter(|| rwlock::read_mostly_round(rt, &l, readers, yield_between));
-    });
+    g.bench_with_input(
+        BenchmarkId::new(L::NAME, readers),
+        &readers,
+        |b, &readers| {
+            b.iter(|| rwlock::read_mostly_round(rt, &l, readers, yield_between));
+        },
+    );
 }
 
 /// `rwlock_read_mostly`: 1 writer : N readers, tight loops;

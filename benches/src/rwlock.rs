@@ -153,12 +153,7 @@ pub fn read_mostly_round<L: PairLock>(
     });
     // The pair carries over between rounds: the writer's last value is a
     // whole number of rounds.
-    assert_eq!(
-        last[0] % per_task as u64,
-        0,
-        "{}: lost a write",
-        L::NAME
-    );
+    assert_eq!(last[0] % per_task as u64, 0, "{}: lost a write", L::NAME);
     per_task * (readers + 1)
 }
 

@@ -344,9 +344,7 @@ impl<T: ?Sized> RwLock<T> {
     /// assert!(rw.try_write().is_some());
     /// ```
     pub fn try_read_owned(self: Arc<Self>) -> Option<OwnedRwLockReadGuard<T>> {
-        self.raw
-            .try_read()
-            .then(|| OwnedRwLockReadGuard::new(self))
+        self.raw.try_read().then(|| OwnedRwLockReadGuard::new(self))
     }
 
     /// Takes the write lock without waiting, as an owned guard (see
@@ -980,7 +978,7 @@ impl<T: ?Sized> OwnedRwLockWriteGuard<T> {
         let guard = std::mem::ManuallyDrop::new(guard);
         // SAFETY: `guard` is never used or dropped again (it is in a
         // `ManuallyDrop`), so the `Arc` is moved out exactly once.
-        let lock = unsafe { std::ptr::read(&guard.lock) };
+        let lock = unsafe { std::ptr::read(&raw const guard.lock) };
         lock.raw.downgrade();
         OwnedRwLockReadGuard::new(lock)
     }

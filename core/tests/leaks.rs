@@ -267,10 +267,7 @@ async fn rwlock_bursts_of_aborted_readers_and_writers_leave_nothing() {
         let held: Box<dyn Send> = if round == 0 {
             Box::new(rw.clone().write_owned().await)
         } else {
-            Box::new((
-                rw.clone().read_owned().await,
-                rw.clone().read_owned().await,
-            ))
+            Box::new((rw.clone().read_owned().await, rw.clone().read_owned().await))
         };
         let first_writer = (round == 1).then(|| {
             let rw = rw.clone();

@@ -229,7 +229,10 @@ fn readers_wait_for_the_writer_and_are_admitted_together() {
     let guards: Vec<_> = readers.iter_mut().map(Probe::ready).collect();
     assert!(guards.iter().all(|g| **g == 5));
     assert!(rw.try_write().is_none());
-    assert!(rw.try_read().is_some(), "nobody waits: a newcomer reads too");
+    assert!(
+        rw.try_read().is_some(),
+        "nobody waits: a newcomer reads too"
+    );
     drop(guards);
     assert!(rw.try_write().is_some());
     assert_eq!(rw.__waiter_records(), 0);
@@ -586,7 +589,11 @@ fn dropping_owned_futures_queued_and_granted() {
     assert_eq!(c.wakes(), 1);
     *c.ready() += 1;
     assert_eq!(rw.__waiter_records(), 0);
-    assert_eq!(Arc::strong_count(&rw), 1, "dropped futures release their Arc");
+    assert_eq!(
+        Arc::strong_count(&rw),
+        1,
+        "dropped futures release their Arc"
+    );
 }
 
 #[test]
@@ -624,11 +631,7 @@ async fn timeout_on_a_write_gives_up_cleanly_and_readers_behind_it_get_in() {
     let reading = rw.clone().read_owned().await;
     let writer = tokio::spawn({
         let rw = rw.clone();
-        async move {
-            timeout(Duration::from_millis(50), rw.write())
-                .await
-                .is_ok()
-        }
+        async move { timeout(Duration::from_millis(50), rw.write()).await.is_ok() }
     });
     until("the writer queued", || rw.__waiter_records() == 1).await;
     let reader = tokio::spawn({
@@ -891,7 +894,9 @@ fn threads_read_and_write_with_the_blocking_twins() {
             })
         })
         .collect();
-    threads.into_iter().for_each(|t| t.join().unwrap());
+    for t in threads {
+        t.join().unwrap();
+    }
     assert_eq!(*rw.read_blocking(), (300, 300));
     assert_eq!(rw.__waiter_records(), 0);
 }
@@ -964,7 +969,10 @@ async fn blocking_twins_panic_at_the_callers_line_on_the_block_on_thread() {
     let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(rw.write_blocking())));
     let msg = panic_message(&*r.unwrap_err());
     assert!(msg.contains("RwLock::write_blocking"), "{msg}");
-    assert!(msg.contains(&format!("called at {}:{line}:", file!())), "{msg}");
+    assert!(
+        msg.contains(&format!("called at {}:{line}:", file!())),
+        "{msg}"
+    );
     drop(held);
     assert_eq!(rw.__waiter_records(), 0);
 }

@@ -755,7 +755,11 @@ impl Inside {
         self.readers.fetch_sub(1, Ordering::SeqCst);
     }
     fn write(&self) {
-        assert_eq!(self.readers.load(Ordering::SeqCst), 0, "write during a read");
+        assert_eq!(
+            self.readers.load(Ordering::SeqCst),
+            0,
+            "write during a read"
+        );
         assert_eq!(self.writer.swap(1, Ordering::SeqCst), 0, "two writers");
     }
     fn write_done(&self) {

@@ -34,7 +34,10 @@ async fn reload(config: &RwLock<Config>) {
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
     tokio::time::pause(); // a clock that advances only when all tasks wait
-    let config = Arc::new(RwLock::new(Config { version: 1, theme: "light" }));
+    let config = Arc::new(RwLock::new(Config {
+        version: 1,
+        theme: "light",
+    }));
     let spawn_render = |page| {
         let config = config.clone();
         tokio::spawn(async move { render(&config, page).await })
@@ -47,7 +50,10 @@ async fn main() {
         async move { reload(&config).await }
     });
     tokio::task::yield_now().await; // the reload waits for them
-    assert!(config.try_read().is_none(), "a writer waits: new readers queue");
+    assert!(
+        config.try_read().is_none(),
+        "a writer waits: new readers queue"
+    );
     let late: Vec<_> = (5..=6).map(spawn_render).collect();
 
     for render in early.into_iter().chain(late) {
