@@ -96,7 +96,8 @@
 //! acquire/release races, a `Lock` barged past its woken waiter,
 //! cancellation while queued and after being
 //! granted, `set`-then-`clear`, `notify(n)` against cancellation, barrier
-//! withdrawal against tripping. They run under plain `cargo test`.
+//! withdrawal against tripping, `RwLock` readers against writers and
+//! `downgrade`. They run under plain `cargo test`.
 //!
 //! We chose **loom** over shuttle because these state machines are small
 //! (one word plus a mutex-protected queue): loom's exhaustive search
