@@ -4,6 +4,10 @@
 //!   counter behind each contender's lock (one iteration = one round).
 //! * `semaphore_contended`: 64 tasks take one of 4 permits 100 times each,
 //!   yielding and working while they hold it.
+//! * `rwlock_read_mostly/N`: one writer and N readers share
+//!   [`rwlock::ROUND_OPS`] acquisitions of one `RwLock` in tight loops;
+//!   `rwlock_read_mostly_yield/N`: the same with a yield after every
+//!   release (`warden-lock` is warden's `Lock` doing the same work).
 //!
 //! Run these groups several times (`--save-baseline runN`) and report the
 //! median ratio: on two cores the scheduler's noise is large.
@@ -19,6 +23,7 @@ use criterion::{
 };
 use tokio::runtime::Runtime;
 use warden_benches::lock::{self, CounterLock, ROUND_OPS};
+use warden_benches::rwlock::{self, PairLock};
 use warden_benches::semaphore::{self as sem, PermitPool};
 use warden_benches::{current_thread, multi_thread};
 
@@ -106,6 +111,46 @@ fn semaphore_contended(c: &mut Criterion) {
     g.finish();
 }
 
+fn one_rwlock<L: PairLock>(
+    g: &mut BenchmarkGroup<'_, WallTime>,
+    rt: &Runtime,
+    readers: usize,
+    yield_between: bool,
+) {
+    let l = Arc::new(L::new());
+    g.bench_with_input(
+        BenchmarkId::new(L::NAME, readers),
+        &readers,
+        |b, &readers| {
+            b.iter(|| rwlock::read_mostly_round(rt, &l, readers, yield_between));
+        },
+    );
+}
+
+/// `rwlock_read_mostly`: 1 writer : N readers, tight loops;
+/// `rwlock_read_mostly_yield`: a yield after every release.
+fn rwlock_read_mostly(c: &mut Criterion) {
+    let rt = multi_thread();
+    for (name, yield_between) in [
+        ("rwlock_read_mostly", false),
+        ("rwlock_read_mostly_yield", true),
+    ] {
+        let mut g = c.benchmark_group(name);
+        g.sample_size(10);
+        for readers in [2, 8, 64] {
+            let ops = rwlock::ROUND_OPS / (readers + 1) * (readers + 1);
+            g.throughput(Throughput::Elements(ops as u64));
+            let y = yield_between;
+            one_rwlock::<warden::RwLock<rwlock::Pair>>(&mut g, &rt, readers, y);
+            one_rwlock::<rwlock::WardenLock>(&mut g, &rt, readers, y);
+            one_rwlock::<tokio::sync::RwLock<rwlock::Pair>>(&mut g, &rt, readers, y);
+            one_rwlock::<async_lock::RwLock<rwlock::Pair>>(&mut g, &rt, readers, y);
+            one_rwlock::<maitake_sync::RwLock<rwlock::Pair>>(&mut g, &rt, readers, y);
+        }
+        g.finish();
+    }
+}
+
 fn config() -> Criterion {
     Criterion::default()
         .warm_up_time(Duration::from_secs(1))
@@ -115,6 +160,6 @@ fn config() -> Criterion {
 criterion_group! {
     name = benches;
     config = config();
-    targets = lock_contended, lock_handoff, semaphore_contended
+    targets = lock_contended, lock_handoff, semaphore_contended, rwlock_read_mostly
 }
 criterion_main!(benches);

@@ -6,6 +6,9 @@
 //!   lock must at least do. `parking_lot` is the blocking reference.
 //! * `*_rt`: the same acquire awaited in a task of a current-thread tokio
 //!   runtime (coop budgets, real wakers).
+//! * `rwlock_uncontended`: `read` and `write`, each acquire + drop of a free
+//!   `RwLock`, one poll with a no-op waker (`parking_lot` blocking, as a
+//!   reference).
 //! * `rlock`, `rlock_rt`: `acquire` is acquire + drop of a free lock;
 //!   `nested1` / `nested3` re-acquire 1 / 3 times while the outer guard is
 //!   held (for `warden-lock`, a plain `Lock`: that many acquire + drop pairs).
@@ -240,6 +243,53 @@ fn semaphore_uncontended_rt(c: &mut Criterion) {
     g.finish();
 }
 
+fn rwlock_uncontended(c: &mut Criterion) {
+    let mut g = c.benchmark_group("rwlock_uncontended");
+    let l = warden::RwLock::new(0_u64);
+    g.bench_function(BenchmarkId::new("warden", "read"), |b| {
+        b.iter(|| drop(poll_ready(black_box(&l).read())));
+    });
+    g.bench_function(BenchmarkId::new("warden", "write"), |b| {
+        b.iter(|| drop(poll_ready(black_box(&l).write())));
+    });
+    let l = tokio::sync::RwLock::new(0_u64);
+    g.bench_function(BenchmarkId::new("tokio", "read"), |b| {
+        b.iter(|| drop(poll_ready(black_box(&l).read())));
+    });
+    g.bench_function(BenchmarkId::new("tokio", "write"), |b| {
+        b.iter(|| drop(poll_ready(black_box(&l).write())));
+    });
+    let l = async_lock::RwLock::new(0_u64);
+    g.bench_function(BenchmarkId::new("async-lock", "read"), |b| {
+        b.iter(|| drop(poll_ready(black_box(&l).read())));
+    });
+    g.bench_function(BenchmarkId::new("async-lock", "write"), |b| {
+        b.iter(|| drop(poll_ready(black_box(&l).write())));
+    });
+    let l = maitake_sync::RwLock::new(0_u64);
+    g.bench_function(BenchmarkId::new("maitake-sync", "read"), |b| {
+        b.iter(|| drop(poll_ready(black_box(&l).read())));
+    });
+    g.bench_function(BenchmarkId::new("maitake-sync", "write"), |b| {
+        b.iter(|| drop(poll_ready(black_box(&l).write())));
+    });
+    let l = parking_lot::RwLock::new(0_u64);
+    g.bench_function(BenchmarkId::new("parking_lot", "read"), |b| {
+        b.iter(|| drop(black_box(&l).read()));
+    });
+    g.bench_function(BenchmarkId::new("parking_lot", "write"), |b| {
+        b.iter(|| drop(black_box(&l).write()));
+    });
+    let w = AtomicUsize::new(0);
+    g.bench_function(BenchmarkId::new("floor", "read"), |b| {
+        b.iter(|| floor_op(black_box(&w)));
+    });
+    g.bench_function(BenchmarkId::new("floor", "write"), |b| {
+        b.iter(|| floor_op(black_box(&w)));
+    });
+    g.finish();
+}
+
 /// `rlock` without a runtime: the owner is the current thread.
 fn rlock(c: &mut Criterion) {
     let mut g = c.benchmark_group("rlock");
@@ -361,6 +411,6 @@ criterion_group! {
     name = benches;
     config = config();
     targets = lock_uncontended, semaphore_uncontended, lock_uncontended_rt,
-        semaphore_uncontended_rt, rlock, rlock_rt
+        semaphore_uncontended_rt, rlock, rlock_rt, rwlock_uncontended
 }
 criterion_main!(benches);

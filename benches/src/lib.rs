@@ -19,6 +19,9 @@
 //! | `lock_contended_yield/N`               | `contended`   | the same with a yield after each increment      |
 //! | `lock_handoff_ct/N`                    | `contended`   | lock held across a yield: every release a hand-off, one thread |
 //! | `semaphore_contended`                  | `contended`   | 4 permits, 64 tasks, acquire → yield + work → release |
+//! | `rwlock_read_mostly/N`                 | `contended`   | 1 writer and N readers, the same number of acquisitions each, tight loops |
+//! | `rwlock_read_mostly_yield/N`           | `contended`   | the same with a yield after each release        |
+//! | `rwlock_uncontended`                   | `uncontended` | `read` / `write`: acquire + drop, one poll, no-op waker |
 //! | `event_pingpong`, `event_pingpong_ct`  | `wakeups`     | set/wait round trips between two tasks          |
 //! | `barrier`, `barrier_ct`                | `wakeups`     | 8 tasks × 200 generations                       |
 //! | `condition_pingpong`, `condition_pingpong_ct` | `wakeups` | producer/consumer over one lock             |
@@ -40,6 +43,7 @@ pub mod barrier;
 pub mod condition;
 pub mod lock;
 pub mod report;
+pub mod rwlock;
 pub mod semaphore;
 pub mod signal;
 

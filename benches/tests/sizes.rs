@@ -59,6 +59,7 @@ fn rows() -> Vec<Row> {
     lock_rows(&mut rows);
     semaphore_rows(&mut rows);
     rlock_rows(&mut rows);
+    rwlock_rows(&mut rows);
     event_rows(&mut rows);
     condition_rows(&mut rows);
     barrier_rows(&mut rows);
@@ -205,6 +206,86 @@ fn rlock_rows(rows: &mut Vec<Row>) {
         what: "RLockGuard",
         warden: size_of_val(&w.try_acquire().unwrap()),
         parking_lot: Some(size_of_val(&pl.lock())),
+        ..Row::default()
+    });
+}
+
+fn rwlock_rows(rows: &mut Vec<Row>) {
+    let w = Arc::new(warden::RwLock::new(()));
+    let al = Arc::new(async_lock::RwLock::new(()));
+    let tk = Arc::new(tokio::sync::RwLock::new(()));
+    let mt = Arc::new(maitake_sync::RwLock::new(()));
+    let pl = parking_lot::RwLock::new(());
+
+    rows.push(Row {
+        what: "RwLock<()>",
+        warden: size_of::<warden::RwLock<()>>(),
+        async_lock: Some(size_of::<async_lock::RwLock<()>>()),
+        tokio: Some(size_of::<tokio::sync::RwLock<()>>()),
+        maitake: Some(size_of::<maitake_sync::RwLock<()>>()),
+        parking_lot: Some(size_of::<parking_lot::RwLock<()>>()),
+        ..Row::default()
+    });
+    rows.push(Row {
+        what: "RwLock::read() future",
+        warden: size_of_val(&w.read()),
+        async_lock: Some(size_of_val(&al.read())),
+        tokio: Some(size_of_val(&tk.read())),
+        maitake: Some(size_of_val(&mt.read())),
+        ..Row::default()
+    });
+    rows.push(Row {
+        what: "RwLock::write() future",
+        warden: size_of_val(&w.write()),
+        async_lock: Some(size_of_val(&al.write())),
+        tokio: Some(size_of_val(&tk.write())),
+        maitake: Some(size_of_val(&mt.write())),
+        ..Row::default()
+    });
+    rows.push(Row {
+        what: "RwLockReadGuard",
+        warden: size_of_val(&w.try_read().unwrap()),
+        async_lock: Some(size_of_val(&al.try_read().unwrap())),
+        tokio: Some(size_of_val(&tk.try_read().unwrap())),
+        maitake: Some(size_of_val(&mt.try_read().unwrap())),
+        parking_lot: Some(size_of_val(&pl.read())),
+        ..Row::default()
+    });
+    rows.push(Row {
+        what: "RwLockWriteGuard",
+        warden: size_of_val(&w.try_write().unwrap()),
+        async_lock: Some(size_of_val(&al.try_write().unwrap())),
+        tokio: Some(size_of_val(&tk.try_write().unwrap())),
+        maitake: Some(size_of_val(&mt.try_write().unwrap())),
+        parking_lot: Some(size_of_val(&pl.write())),
+        ..Row::default()
+    });
+    rows.push(Row {
+        what: "RwLock::read_owned() future",
+        warden: size_of_val(&Arc::clone(&w).read_owned()),
+        async_lock: Some(size_of_val(&al.read_arc())),
+        tokio: Some(size_of_val(&Arc::clone(&tk).read_owned())),
+        ..Row::default()
+    });
+    rows.push(Row {
+        what: "RwLock::write_owned() future",
+        warden: size_of_val(&Arc::clone(&w).write_owned()),
+        async_lock: Some(size_of_val(&al.write_arc())),
+        tokio: Some(size_of_val(&Arc::clone(&tk).write_owned())),
+        ..Row::default()
+    });
+    rows.push(Row {
+        what: "OwnedRwLockReadGuard",
+        warden: size_of::<warden::OwnedRwLockReadGuard<()>>(),
+        async_lock: Some(size_of::<async_lock::RwLockReadGuardArc<()>>()),
+        tokio: Some(size_of::<tokio::sync::OwnedRwLockReadGuard<()>>()),
+        ..Row::default()
+    });
+    rows.push(Row {
+        what: "OwnedRwLockWriteGuard",
+        warden: size_of::<warden::OwnedRwLockWriteGuard<()>>(),
+        async_lock: Some(size_of::<async_lock::RwLockWriteGuardArc<()>>()),
+        tokio: Some(size_of::<tokio::sync::OwnedRwLockWriteGuard<()>>()),
         ..Row::default()
     });
 }
@@ -358,4 +439,15 @@ fn sizes_versus_peers() {
 fn lock_and_semaphore_fit_in_two_words() {
     assert!(size_of::<warden::Lock<()>>() <= 16);
     assert!(size_of::<warden::Semaphore>() <= 16);
+}
+
+/// The `RwLock` is a fair semaphore: two words too, and its futures and
+/// guards as small as the `Lock`'s.
+#[test]
+fn rwlock_fits_in_two_words() {
+    assert!(size_of::<warden::RwLock<()>>() <= 16);
+    let rw = warden::RwLock::new(());
+    assert!(size_of_val(&rw.read()) <= 16);
+    assert!(size_of_val(&rw.write()) <= 16);
+    assert!(size_of_val(&rw.try_read().unwrap()) <= 8);
 }

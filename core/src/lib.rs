@@ -3,7 +3,8 @@
 //! Python's [`threading`] primitives for async Rust — [`Lock`], [`RLock`],
 //! [`Semaphore`] and [`BoundedSemaphore`], [`Event`], [`Condition`],
 //! [`Barrier`] — with Python's semantics, cancel-safe waits, and
-//! `#[guarded(lock)]` fields that cannot be touched without their lock.
+//! `#[guarded(lock)]` fields that cannot be touched without their lock;
+//! plus an [`RwLock`], which Python lacks.
 //!
 //! | Python (`threading` / `asyncio`)     | warden                    |
 //! |--------------------------------------|---------------------------|
@@ -14,6 +15,7 @@
 //! | `Event`                              | [`Event`]                 |
 //! | `Condition`                          | [`Condition`]             |
 //! | `Barrier`                            | [`Barrier`]               |
+//! | (none: a `Lock`, or a package)       | [`RwLock<T>`](RwLock)     |
 //!
 //! Every wait is an `async fn` and **cancel safe**: dropping the future at
 //! any point leaves the primitive as if the caller had never waited. So
@@ -90,7 +92,9 @@
 //!   fair semaphore core (`raw::semaphore`): one atomic word holding the
 //!   free permits and a "queued" bit, and a wait queue allocated on first
 //!   contention. `Lock` has its own core of the same shape (`raw::lock`):
-//!   "locked", "queued" and "first waiter woken" bits. `Lock<()>`,
+//!   "locked", "queued" and "first waiter woken" bits. `RwLock`
+//!   (`raw::rwlock`) is the fair semaphore again, a reader taking one
+//!   permit and a writer all of them. `Lock<()>`, `RwLock<()>`,
 //!   `Semaphore` and `Event` are two words. The uncontended acquire and
 //!   release are one compare-exchange each.
 //! * **No starvation.** A semaphore's released permit goes straight to the
@@ -98,7 +102,9 @@
 //!   first waiter; a running task may take it once before that waiter runs,
 //!   and the release that ends that overtaking hands it to the waiter —
 //!   counted where the overtaking happens, so a task looping without
-//!   yielding cannot starve it (see [`Lock`]'s Fairness).
+//!   yielding cannot starve it (see [`Lock`]'s Fairness). An `RwLock`
+//!   serves its waiters in arrival order, admitting a run of readers
+//!   together.
 //! * **Wakers are foreign code.** A waker is cloned, woken and dropped
 //!   outside every internal lock (the shared wait list defers those to the
 //!   moment its mutex is released), so a waker that calls back into the
@@ -118,7 +124,8 @@
 //! acquire/release races, a `Lock` barged past its woken waiter,
 //! cancellation while queued and after being
 //! granted, `set`-then-`clear`, `notify(n)` against cancellation, barrier
-//! withdrawal against tripping. They run under plain `cargo test`.
+//! withdrawal against tripping, `RwLock` readers against writers and
+//! `downgrade`. They run under plain `cargo test`.
 //!
 //! We chose **loom** over shuttle because these state machines are small
 //! (one word plus a mutex-protected queue): loom's exhaustive search
@@ -166,6 +173,7 @@ mod lock;
 mod owner;
 mod raw;
 mod rlock;
+mod rwlock;
 mod semaphore;
 mod sync;
 
@@ -181,6 +189,9 @@ pub use error::{BrokenBarrierError, TooManyReleases};
 pub use event::Event;
 pub use lock::{Lock, LockGuard, OwnedLockGuard};
 pub use rlock::{RLock, RLockGuard};
+pub use rwlock::{
+    OwnedRwLockReadGuard, OwnedRwLockWriteGuard, RwLock, RwLockReadGuard, RwLockWriteGuard,
+};
 pub use semaphore::{OwnedSemaphorePermit, Semaphore, SemaphorePermit};
 #[doc(inline)]
 pub use warden_macros::guarded;
@@ -191,5 +202,6 @@ pub mod futures {
     pub use crate::event::EventWait;
     pub use crate::lock::{LockAcquire, LockAcquireOwned};
     pub use crate::rlock::RLockAcquire;
+    pub use crate::rwlock::{RwLockRead, RwLockReadOwned, RwLockWrite, RwLockWriteOwned};
     pub use crate::semaphore::{SemaphoreAcquire, SemaphoreAcquireOwned};
 }

@@ -11,14 +11,14 @@
 //! 1. `impl Sealed for X {}` and `impl GuardedLock for X` (its
 //!    `With<D> = X<D>`, `KIND`, `fmt_with`, `default_with`);
 //! 2. a [`LockKind`] variant for it and its arm in [`wrap`] (`X::new(data)`);
-//! 3. its name in the macro's `KNOWN_LOCKS` (`macros/src/expand.rs`), so
+//! 3. its name in the macro's `KNOWN_LOCKS` (`macros/src/validate.rs`), so
 //!    `x: X` is rewritten to `x: X<Data>` without going through the
 //!    projection (which reports a wrong lock type once per use);
 //!
 //! plus the tests: the unit test below (`kinds_match_types`) and a pass test
 //! using the new lock's guards.
 
-use crate::{BoundCondition, Condition, Lock, RLock};
+use crate::{BoundCondition, Condition, Lock, RLock, RwLock};
 use core::fmt;
 use core::mem::ManuallyDrop;
 
@@ -29,7 +29,7 @@ mod sealed {
     #[diagnostic::on_unimplemented(
         message = "`{Self}` is not one of warden's locks: `#[guarded]`'s traits are sealed",
         label = "only warden implements this",
-        note = "a `#[guarded(...)]` lock is a warden `Lock` or `RLock`; a `#[condition(...)]` field is a warden `Condition`"
+        note = "a `#[guarded(...)]` lock is a warden `Lock`, `RLock` or `RwLock`; a `#[condition(...)]` field is a warden `Condition`"
     )]
     pub trait Sealed {}
 
@@ -37,6 +37,8 @@ mod sealed {
     impl Sealed for crate::Lock {}
     #[diagnostic::do_not_recommend]
     impl Sealed for crate::RLock {}
+    #[diagnostic::do_not_recommend]
+    impl Sealed for crate::RwLock {}
     #[diagnostic::do_not_recommend]
     impl Sealed for crate::Condition {}
 }
@@ -49,10 +51,12 @@ pub enum LockKind {
     Lock,
     /// [`RLock`].
     RLock,
+    /// [`RwLock`].
+    RwLock,
 }
 
 /// A lock type that `#[guarded(...)]` can give data to: the lock as written
-/// in the struct (`Lock`, `Lock<()>`, `RLock`, or an alias of one), with
+/// in the struct (`Lock`, `Lock<()>`, `RLock`, `RwLock`, or an alias of one), with
 /// [`With<D>`](GuardedLock::With) the same lock holding `D`.
 ///
 /// Sealed. `#[guarded]` rewrites `lock: Lock` to `lock: Lock<BankLock>`
@@ -62,9 +66,9 @@ pub enum LockKind {
 /// equal to the field's type) instead of requiring it, so a wrong lock type
 /// is reported there and nowhere else.
 #[diagnostic::on_unimplemented(
-    message = "`{Self}` cannot guard fields: a `#[guarded(...)]` lock must be `Lock` or `RLock`, written without data",
-    label = "named in `#[guarded(...)]`, so this must be `Lock` or `RLock`",
-    note = "`#[guarded]` makes the guarded fields the lock's data: write `lock: Lock` (or `RLock`), not `Lock<T>` or another lock type"
+    message = "`{Self}` cannot guard fields: a `#[guarded(...)]` lock must be `Lock`, `RLock` or `RwLock`, written without data",
+    label = "named in `#[guarded(...)]`, so this must be `Lock`, `RLock` or `RwLock`",
+    note = "`#[guarded]` makes the guarded fields the lock's data: write `lock: Lock` (or `RLock`, `RwLock`), not `Lock<T>` or another lock type"
 )]
 pub trait GuardedLock: sealed::Sealed + Sized {
     /// This lock, holding `D`.
@@ -108,8 +112,23 @@ impl GuardedLock for RLock {
     }
 }
 
+#[diagnostic::do_not_recommend]
+impl GuardedLock for RwLock {
+    type With<D> = RwLock<D>;
+    const KIND: LockKind = LockKind::RwLock;
+
+    fn fmt_with<D: fmt::Debug>(lock: &RwLock<D>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(lock, f)
+    }
+
+    fn default_with<D: Default>() -> RwLock<D> {
+        RwLock::default()
+    }
+}
+
 /// The type of a lock field written `L` guarding the data `D`: `Lock<D>`
-/// for `L = Lock`, `RLock<D>` for `L = RLock`.
+/// for `L = Lock`, `RLock<D>` for `L = RLock`, `RwLock<D>` for
+/// `L = RwLock`.
 pub type Guarded<L, D> = <L as GuardedLock>::With<D>;
 
 /// Reinterprets an `A` as a `B`.
@@ -139,7 +158,8 @@ const unsafe fn cast<A, B>(a: A) -> B {
 
 const_fn! {
     /// A new lock of kind `L` holding `data`: `Lock::new(data)` for `L =
-    /// Lock`, `RLock::new(data)` for `L = RLock`. A `const fn`, generic over
+    /// Lock`, `RLock::new(data)` for `L = RLock`, `RwLock::new(data)` for
+    /// `L = RwLock`. A `const fn`, generic over
     /// the lock as written, so the generated `new` is `const` whatever the
     /// lock's spelling (an alias, a path).
     pub const fn wrap<L: GuardedLock, D>(data: D) -> L::With<D> {
@@ -150,6 +170,8 @@ const_fn! {
             LockKind::Lock => unsafe { cast::<Lock<D>, L::With<D>>(Lock::new(data)) },
             // SAFETY: as above, for `RLock`.
             LockKind::RLock => unsafe { cast::<RLock<D>, L::With<D>>(RLock::new(data)) },
+            // SAFETY: as above, for `RwLock`.
+            LockKind::RwLock => unsafe { cast::<RwLock<D>, L::With<D>>(RwLock::new(data)) },
         }
     }
 }
@@ -237,6 +259,7 @@ mod tests {
         let constructed = match L::KIND {
             LockKind::Lock => TypeId::of::<Lock<u32>>(),
             LockKind::RLock => TypeId::of::<RLock<u32>>(),
+            LockKind::RwLock => TypeId::of::<RwLock<u32>>(),
         };
         assert_eq!(TypeId::of::<L::With<u32>>(), constructed);
     }
@@ -245,14 +268,18 @@ mod tests {
     fn kinds_match_types() {
         kind_matches::<Lock>();
         kind_matches::<RLock>();
+        kind_matches::<RwLock>();
     }
 
     #[test]
     fn wrap_builds_each_kind() {
         static RLOCK: RLock<Vec<u8>> = wrap::<RLock, Vec<u8>>(Vec::new());
+        static RWLOCK: RwLock<Vec<u8>> = wrap::<RwLock, Vec<u8>>(Vec::new());
         let lock = const { wrap::<Lock, u32>(5) };
         assert_eq!(lock.into_inner(), 5);
         assert!(RLOCK.try_acquire().unwrap().is_empty());
+        RWLOCK.try_write().unwrap().push(1);
+        assert_eq!(*RWLOCK.try_read().unwrap(), [1]);
         let owned = wrap::<Lock, String>("moved".to_owned());
         assert_eq!(owned.into_inner(), "moved");
     }

@@ -32,7 +32,7 @@ use support::{
 };
 use warden::{
     Barrier, BarrierWaitResult, BoundedSemaphore, BrokenBarrierError, Condition, Event, Lock,
-    RLock, Semaphore, TooManyReleases,
+    RLock, RwLock, Semaphore, TooManyReleases,
 };
 
 /// Share of waits run under a cancelling mode. Many of those complete
@@ -1422,6 +1422,170 @@ async fn rlock_storm() {
     );
     assert_eq!(Arc::strong_count(&rl), 1);
     stats.report("cancel_storm", "rlock", started, "");
+}
+
+// ---------------------------------------------------------------------------
+// RwLock: readers and writers, cancelled while queued, handed the lock or
+// inside it.
+// ---------------------------------------------------------------------------
+
+/// Who is inside the `RwLock` of [`rwlock_storm`]: readers counted, a
+/// writer flagged; both leave on drop, so a cancelled section leaves too.
+#[derive(Default)]
+struct RwInside {
+    readers: AtomicUsize,
+    writer: AtomicBool,
+}
+
+struct Reading<'a>(&'a RwInside);
+
+impl<'a> Reading<'a> {
+    fn enter(inside: &'a RwInside) -> Self {
+        inside.readers.fetch_add(1, SeqCst);
+        assert!(!inside.writer.load(SeqCst), "a reader inside with a writer");
+        Reading(inside)
+    }
+}
+
+impl Drop for Reading<'_> {
+    fn drop(&mut self) {
+        self.0.readers.fetch_sub(1, SeqCst);
+    }
+}
+
+struct Writing<'a>(&'a RwInside);
+
+impl<'a> Writing<'a> {
+    fn enter(inside: &'a RwInside) -> Self {
+        assert!(!inside.writer.swap(true, SeqCst), "two writers inside");
+        assert_eq!(
+            inside.readers.load(SeqCst),
+            0,
+            "a writer inside with readers"
+        );
+        Writing(inside)
+    }
+}
+
+impl Drop for Writing<'_> {
+    fn drop(&mut self) {
+        self.0.writer.store(false, SeqCst);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rwlock_storm() {
+    const TASKS: usize = 6;
+    let ops = 4_000 * scale();
+    let started = Instant::now();
+    let stats = Arc::new(Stats::default());
+    // Two counters a writer bumps together, and the writes that finished.
+    let rw = Arc::new(RwLock::new((0_u64, 0_u64)));
+    let inside = Arc::new(RwInside::default());
+    let writes = Arc::new(AtomicU64::new(0));
+
+    within("the rwlock storm", async {
+        let tasks: Vec<_> = (0..TASKS)
+            .map(|t| {
+                let (rw, inside, writes, stats) =
+                    (rw.clone(), inside.clone(), writes.clone(), stats.clone());
+                tokio::spawn(async move {
+                    let mut rng = Rng::new(t as u64);
+                    for _ in 0..ops {
+                        let write = rng.below(4) == 0;
+                        let owned = rng.below(2) == 0;
+                        let section = {
+                            let (rw, inside, writes) = (rw.clone(), inside.clone(), writes.clone());
+                            async move {
+                                if write {
+                                    let mut g = if owned {
+                                        either::Owned(rw.clone().write_owned().await)
+                                    } else {
+                                        either::Borrowed(rw.write().await)
+                                    };
+                                    let _w = Writing::enter(&inside);
+                                    // Cancellation may strike here, inside:
+                                    // the write below is then not done at all.
+                                    tokio::task::yield_now().await;
+                                    let pair = g.pair_mut();
+                                    pair.0 += 1;
+                                    pair.1 += 1;
+                                    writes.fetch_add(1, SeqCst);
+                                } else {
+                                    let g = rw.read().await;
+                                    let _r = Reading::enter(&inside);
+                                    let seen = *g;
+                                    assert_eq!(seen.0, seen.1, "a half-done write");
+                                    tokio::task::yield_now().await;
+                                    assert_eq!(*g, seen, "written while read");
+                                }
+                            }
+                        };
+                        if cancellable(rng.cancel(CANCEL_PERCENT), &stats, section)
+                            .await
+                            .is_some()
+                        {
+                            stats.op();
+                        }
+                    }
+                })
+            })
+            .collect();
+        let thread = std::thread::spawn({
+            let (rw, inside, writes, stats) =
+                (rw.clone(), inside.clone(), writes.clone(), stats.clone());
+            move || {
+                for i in 0..ops / 2 {
+                    if i % 4 == 0 {
+                        let mut g = rw.write_blocking();
+                        let _w = Writing::enter(&inside);
+                        g.0 += 1;
+                        g.1 += 1;
+                        writes.fetch_add(1, SeqCst);
+                    } else {
+                        let g = rw.read_blocking();
+                        let _r = Reading::enter(&inside);
+                        assert_eq!(g.0, g.1, "a half-done write");
+                    }
+                    stats.op();
+                }
+            }
+        });
+        join_all(tasks).await;
+        join_threads(vec![thread]).await;
+    })
+    .await;
+
+    let n = writes.load(SeqCst);
+    assert_eq!(*rw.read().await, (n, n), "a write lost or half done");
+    assert!(rw.try_write().is_some(), "a cancelled waiter kept the lock");
+    assert_eq!(
+        rw.__waiter_records(),
+        0,
+        "a cancelled waiter left its record"
+    );
+    assert_eq!(Arc::strong_count(&rw), 1);
+    stats.report("cancel_storm", "rwlock", started, &format!("{n} writes"));
+}
+
+/// A write guard, borrowed or owned (both forms are cancelled in the storm).
+mod either {
+    use warden::{OwnedRwLockWriteGuard, RwLockWriteGuard};
+
+    pub enum Guard<'a> {
+        Borrowed(RwLockWriteGuard<'a, (u64, u64)>),
+        Owned(OwnedRwLockWriteGuard<(u64, u64)>),
+    }
+    pub use Guard::{Borrowed, Owned};
+
+    impl Guard<'_> {
+        pub fn pair_mut(&mut self) -> &mut (u64, u64) {
+            match self {
+                Guard::Borrowed(g) => g,
+                Guard::Owned(g) => g,
+            }
+        }
+    }
 }
 
 // `cancellable_local` covers waits that borrow; used here so the borrowed

@@ -15,7 +15,7 @@ use std::time::Duration;
 #[cfg(feature = "tokio")]
 use support::Rng;
 use support::{join_all, until, until_blocking, within};
-use warden::{Barrier, BoundedSemaphore, Condition, Event, Lock, RLock, Semaphore};
+use warden::{Barrier, BoundedSemaphore, Condition, Event, Lock, RLock, RwLock, Semaphore};
 
 /// More waiters than the wait list keeps allocated after a burst (64).
 const BURST: usize = 100;
@@ -260,6 +260,60 @@ async fn rlock_bursts_of_aborted_waiters_leave_nothing() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rwlock_bursts_of_aborted_readers_and_writers_leave_nothing() {
+    let rw = Arc::new(RwLock::new(0_usize));
+    for round in 0..2 {
+        // Round 0 queues everyone behind a held write lock. Round 1 holds
+        // two read locks and queues a writer first (so the burst queues
+        // behind it): that writer collects the readers' permits, and the
+        // writers of the burst behind it wait their turn.
+        let held: Box<dyn Send> = if round == 0 {
+            Box::new(rw.clone().write_owned().await)
+        } else {
+            Box::new((rw.clone().read_owned().await, rw.clone().read_owned().await))
+        };
+        let first_writer = (round == 1).then(|| {
+            let rw = rw.clone();
+            tokio::spawn(async move { *rw.write().await += 1 })
+        });
+        let ahead = usize::from(round == 1);
+        until("the first writer", || rw.__waiter_records() == ahead).await;
+        let r = rw.clone();
+        burst(
+            "rwlock waiters",
+            || rw.__waiter_records() - ahead,
+            move |i| {
+                let r = r.clone();
+                async move {
+                    if i % 5 == 1 {
+                        *r.write().await += 1;
+                    } else if i % 5 == 3 {
+                        *r.clone().write_owned().await += 1;
+                    } else if i % 2 == 0 {
+                        drop(r.read().await);
+                    } else {
+                        drop(r.clone().read_owned().await);
+                    }
+                }
+            },
+            async move { drop(held) },
+        )
+        .await;
+        join_all(first_writer.into_iter().collect()).await;
+        assert_eq!(rw.__waiter_records(), 0);
+        assert!(rw.try_write().is_some(), "nothing held");
+    }
+    // Writers are i % 5 in {1, 3}; `burst` aborts the even ones, which
+    // never ran (they were queued); the odd ones each wrote once a round,
+    // and round 1's first writer once.
+    let writes = (0..BURST)
+        .filter(|i| i % 2 == 1 && matches!(i % 5, 1 | 3))
+        .count();
+    assert_eq!(*rw.read().await, 2 * writes + 1);
+    assert_eq!(Arc::strong_count(&rw), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn owned_guards_and_permits_of_aborted_tasks_release_their_arcs() {
     let lock = Arc::new(Lock::new(()));
     let sem = Arc::new(Semaphore::new(2));
@@ -496,6 +550,33 @@ fn a_forgotten_rlock_acquire_then_dropping_the_rlock_is_only_a_leak() {
     register_and_forget(rl.acquire());
     assert_eq!(rl.__waiter_records(), 1);
     drop(rl);
+}
+
+#[test]
+fn forgotten_rwlock_waits_then_dropping_the_rwlock_is_only_a_leak() {
+    // Queued behind readers: a writer that collected permits, a reader
+    // behind it; then the readers leave (the writer is handed the lock and
+    // never picks it up).
+    let rw = RwLock::new(());
+    let reading = rw.try_read().unwrap();
+    register_and_forget(rw.write());
+    register_and_forget(rw.read());
+    assert_eq!(rw.__waiter_records(), 2);
+    drop(reading);
+    drop(rw);
+    // Owned futures hold an `Arc`: leaked with them.
+    let rw = Arc::new(RwLock::new(()));
+    let writing = rw.clone().try_write_owned().unwrap();
+    register_and_forget(rw.clone().read_owned());
+    register_and_forget(rw.clone().write_owned());
+    drop(writing);
+    std::mem::forget(rw);
+    // A forgotten guard keeps its permits: the lock stays taken, no panic.
+    let rw = RwLock::new(1);
+    std::mem::forget(rw.try_read().unwrap());
+    register_and_forget(rw.write());
+    assert!(rw.try_read().is_none());
+    drop(rw);
 }
 
 #[test]

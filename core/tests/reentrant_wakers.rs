@@ -18,7 +18,7 @@ use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
 
-use warden::{Barrier, BoundedSemaphore, Condition, Event, Lock, RLock, Semaphore};
+use warden::{Barrier, BoundedSemaphore, Condition, Event, Lock, RLock, RwLock, Semaphore};
 
 // ---------------------------------------------------------------------------
 // A waker with hooks
@@ -198,6 +198,83 @@ fn rlock_wakers_may_reenter_the_rlock() {
         );
         assert!(!rl.locked());
         assert_eq!(rl.__waiter_records(), 0);
+    });
+}
+
+/// Readers waiting behind a writer, and a writer waiting behind readers:
+/// every hook tries both kinds of acquisition (which take the lock's
+/// internal mutex when they must queue) and reads the records.
+#[test]
+fn rwlock_read_wakers_may_reenter_the_rwlock() {
+    no_deadlock("RwLock::read", || {
+        let rw = Arc::new(RwLock::new(()));
+        let held = Mutex::new(Some(rw.clone().try_write_owned().unwrap()));
+        let probe = rw.clone();
+        every_waker_path(
+            || rw.read(),
+            || drop(held.lock().unwrap().take()),
+            move || {
+                let _ = probe.__waiter_records();
+                let _ = probe.try_read();
+                let _ = probe.try_write();
+            },
+        );
+        assert_eq!(rw.__waiter_records(), 0);
+        assert!(rw.try_write().is_some());
+    });
+}
+
+#[test]
+fn rwlock_write_wakers_may_reenter_the_rwlock() {
+    no_deadlock("RwLock::write", || {
+        let rw = Arc::new(RwLock::new(()));
+        let held = Mutex::new(Some(rw.clone().try_read_owned().unwrap()));
+        let probe = rw.clone();
+        every_waker_path(
+            || rw.write(),
+            || drop(held.lock().unwrap().take()),
+            move || {
+                let _ = probe.__waiter_records();
+                let _ = probe.try_read();
+                let _ = probe.try_write();
+            },
+        );
+        assert_eq!(rw.__waiter_records(), 0);
+        assert!(rw.try_write().is_some());
+    });
+}
+
+/// A waker that owns a read guard of the lock it waits on (tokio's
+/// `release_permits_at_drop`, for a writer): when the stored copy is
+/// replaced and dropped, the read lock is released, which hands the lock
+/// to this very writer — under the lock's mutex, had the drop happened
+/// there.
+#[test]
+fn an_rwlock_writer_whose_waker_owns_a_read_guard() {
+    no_deadlock("a read guard dropped with the waker", || {
+        let rw = Arc::new(RwLock::new(0));
+        let reading = Mutex::new(Some(rw.clone().try_read_owned().unwrap()));
+        let hooks = Arc::new(Hooks {
+            on_clone: Box::new(|| {}),
+            on_wake: Box::new(|| {}),
+            on_drop: Box::new(move || drop(reading.lock().unwrap().take())),
+            calls: AtomicUsize::new(0),
+        });
+        let waker = hooked(&hooks);
+        let mut write = Box::pin(rw.write());
+        assert!(poll_with(write.as_mut(), &waker).is_pending());
+        // Re-polled with another waker: the stored copy is replaced and
+        // dropped after the mutex is released, and with it the read guard,
+        // whose release hands the lock to this writer (waking the new
+        // waker); the next poll picks it up.
+        let other = Waker::noop();
+        assert!(poll_with(write.as_mut(), other).is_pending());
+        assert!(rw.try_read().is_none(), "handed to the writer");
+        assert!(poll_with(write.as_mut(), other).is_ready());
+        drop(write);
+        drop(waker);
+        assert_eq!(rw.__waiter_records(), 0);
+        assert!(rw.try_write().is_some());
     });
 }
 

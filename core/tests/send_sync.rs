@@ -16,11 +16,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use warden::futures::{
-    EventWait, LockAcquire, LockAcquireOwned, SemaphoreAcquire, SemaphoreAcquireOwned,
+    EventWait, LockAcquire, LockAcquireOwned, RwLockRead, RwLockReadOwned, RwLockWrite,
+    RwLockWriteOwned, SemaphoreAcquire, SemaphoreAcquireOwned,
 };
 use warden::{
     BoundedSemaphore, BrokenBarrierError, Event, Lock, LockGuard, OwnedLockGuard,
-    OwnedSemaphorePermit, Semaphore, SemaphorePermit, TooManyReleases,
+    OwnedRwLockReadGuard, OwnedRwLockWriteGuard, OwnedSemaphorePermit, RwLock, RwLockReadGuard,
+    RwLockWriteGuard, Semaphore, SemaphorePermit, TooManyReleases,
 };
 
 /// Send + Sync.
@@ -130,6 +132,42 @@ assert_future!(|l: Arc<Lock<YY>>| l.acquire_owned() => Send & Sync & Unpin);
 assert_future!(|l: Arc<Lock<YN>>| l.acquire_owned() => Send & Sync & Unpin);
 assert_future!(|l: Arc<Lock<NN>>| l.acquire_owned() => !Send & !Sync & Unpin);
 
+// --- RwLock<T>: like std::sync::RwLock, Send when T: Send, Sync when
+//     T: Send + Sync (readers on several threads share &T) ----------------
+assert_type!(RwLock<YY>: Send & Sync & Unpin);
+assert_type!(RwLock<YN>: Send & !Sync & Unpin);
+assert_type!(RwLock<NN>: !Send & !Sync & Unpin);
+assert_type!(RwLock<NY>: !Send & !Sync & Unpin);
+assert_type!(RwLock: Send & Sync & Unpin);
+
+// --- RwLock guards and futures: they hold `&RwLock<T>` (or an `Arc` of it),
+//     so they cross threads exactly when the lock may be shared ----------
+assert_type!(RwLockReadGuard<'static, YY>: Send & Sync & Unpin);
+assert_type!(RwLockReadGuard<'static, YN>: !Send & !Sync & Unpin);
+assert_type!(RwLockReadGuard<'static, NN>: !Send & !Sync & Unpin);
+assert_type!(RwLockReadGuard<'static, NY>: !Send & !Sync & Unpin);
+assert_type!(RwLockWriteGuard<'static, YY>: Send & Sync & Unpin);
+assert_type!(RwLockWriteGuard<'static, YN>: !Send & !Sync & Unpin);
+assert_type!(RwLockWriteGuard<'static, NN>: !Send & !Sync & Unpin);
+assert_type!(RwLockWriteGuard<'static, NY>: !Send & !Sync & Unpin);
+assert_type!(OwnedRwLockReadGuard<YY>: Send & Sync & Unpin);
+assert_type!(OwnedRwLockReadGuard<YN>: !Send & !Sync & Unpin);
+assert_type!(OwnedRwLockReadGuard<NN>: !Send & !Sync & Unpin);
+assert_type!(OwnedRwLockWriteGuard<YY>: Send & Sync & Unpin);
+assert_type!(OwnedRwLockWriteGuard<YN>: !Send & !Sync & Unpin);
+assert_type!(OwnedRwLockWriteGuard<NN>: !Send & !Sync & Unpin);
+assert_type!(RwLockRead<'static, YY>: Send & Sync & Unpin);
+assert_type!(RwLockRead<'static, YN>: !Send & !Sync & Unpin);
+assert_type!(RwLockWrite<'static, YY>: Send & Sync & Unpin);
+assert_type!(RwLockWrite<'static, YN>: !Send & !Sync & Unpin);
+assert_type!(RwLockReadOwned<YY>: Send & Sync & Unpin);
+assert_type!(RwLockReadOwned<NN>: !Send & !Sync & Unpin);
+assert_type!(RwLockWriteOwned<YY>: Send & Sync & Unpin);
+assert_type!(RwLockWriteOwned<NN>: !Send & !Sync & Unpin);
+assert_future!(|l: Arc<RwLock<YY>>| l.read_owned() => Send & Sync & Unpin);
+assert_future!(|l: Arc<RwLock<YY>>| l.write_owned() => Send & Sync & Unpin);
+assert_future!(|l: Arc<RwLock<YN>>| l.write_owned() => !Send & !Sync & Unpin);
+
 // --- Semaphores, permits and their futures --------------------------------
 assert_type!(Semaphore: Send & Sync & Unpin);
 assert_type!(BoundedSemaphore: Send & Sync & Unpin);
@@ -169,6 +207,14 @@ fn borrowed_futures_are_send_and_sync() {
     let ev = Event::new();
     require_send(&ev.wait());
     require_sync(&ev.wait());
+    let rw = RwLock::new(vec![1]);
+    let f = rw.read();
+    require_send(&f);
+    require_sync(&f);
+    require_unpin(&f);
+    drop(f);
+    require_send(&rw.write());
+    require_sync(&rw.write());
 }
 
 /// A future that holds each guard across an `.await` is `Send`.
@@ -182,12 +228,29 @@ async fn tasks_holding_guards_across_await_spawn_on_a_multi_thread_runtime() {
     let sem = Arc::new(Semaphore::new(2));
     let bounded = Arc::new(BoundedSemaphore::new(1));
     let ev = Arc::new(Event::new());
+    let rw = Arc::new(RwLock::new(vec![0_u32])); // Send + Sync data
 
     let tasks: Vec<_> = (0..4)
         .map(|_| {
             let (lock, sem, bounded, ev) = (lock.clone(), sem.clone(), bounded.clone(), ev.clone());
+            let rw = rw.clone();
             tokio::spawn(require_send_future(async move {
                 ev.wait().await;
+                let read = rw.read().await;
+                tokio::task::yield_now().await; // a read guard held here
+                let first = read[0];
+                drop(read);
+                let mut write = rw.write().await;
+                tokio::task::yield_now().await; // a write guard held here
+                write.push(first);
+                drop(write);
+                let owned_read = rw.clone().read_owned().await;
+                tokio::task::yield_now().await;
+                drop(owned_read);
+                let mut owned_write = rw.clone().write_owned().await;
+                tokio::task::yield_now().await;
+                owned_write[0] += 1;
+                drop(owned_write);
                 let permit = sem.acquire().await;
                 let bounded_permit = bounded.acquire().await;
                 let guard = lock.acquire().await;
@@ -210,6 +273,7 @@ async fn tasks_holding_guards_across_await_spawn_on_a_multi_thread_runtime() {
         common::finishes("a task holding guards", t).await.unwrap();
     }
     assert_eq!(lock.acquire().await.get(), 8);
+    assert_eq!(rw.read().await.len(), 5);
 }
 
 #[test]
@@ -218,9 +282,13 @@ fn primitives_are_at_most_two_words() {
     assert!(size_of::<Lock<()>>() <= 16, "{}", size_of::<Lock<()>>());
     assert!(size_of::<Semaphore>() <= 16, "{}", size_of::<Semaphore>());
     assert!(size_of::<Event>() <= 16, "{}", size_of::<Event>());
+    assert!(size_of::<RwLock<()>>() <= 16, "{}", size_of::<RwLock<()>>());
     // The data adds only itself (plus alignment).
     assert!(size_of::<Lock<u64>>() <= 24);
     // The named futures are small: a reference and a waiter key.
     assert!(size_of::<LockAcquire<'_, ()>>() <= 3 * size_of::<usize>());
     assert!(size_of::<EventWait<'_>>() <= 3 * size_of::<usize>());
+    assert!(size_of::<RwLockRead<'_, ()>>() <= 2 * size_of::<usize>());
+    assert!(size_of::<RwLockWrite<'_, ()>>() <= 2 * size_of::<usize>());
+    assert!(size_of::<RwLockReadOwned<()>>() <= 2 * size_of::<usize>());
 }

@@ -18,8 +18,10 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::SeqCst};
 use std::time::{Duration, Instant};
 
 use support::{Rng, Stats, join_all, join_threads, scale, until, within};
+#[cfg(feature = "tokio")]
+use warden::RLock;
 use warden::{
-    Barrier, BoundedSemaphore, Condition, Event, Lock, LockGuard, OwnedLockGuard, RLock, Semaphore,
+    Barrier, BoundedSemaphore, Condition, Event, Lock, LockGuard, OwnedLockGuard, Semaphore,
     TooManyReleases,
 };
 
@@ -867,12 +869,14 @@ async fn event_gates_release_every_waiter_every_time() {
 /// Data behind the `RLock`: who owns it (0: nobody), and a counter updated
 /// non-atomically (load, yield, store) so lost updates would show.
 #[derive(Default)]
+#[cfg(feature = "tokio")]
 struct Owned {
     owner: AtomicUsize,
     count: AtomicU64,
 }
 
 /// One blocking critical section (threads and `spawn_blocking`).
+#[cfg(feature = "tokio")]
 fn blocking_section(rl: &RLock<Owned>, me: usize, rng: &mut Rng, max_depth: &AtomicUsize) {
     let depth = 1 + rng.below(4);
     let first = rl.acquire_blocking();

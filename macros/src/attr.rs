@@ -290,7 +290,7 @@ fn lock_name(attr: &Attribute, name: &Ident, kind: Kind) -> syn::Result<Ident> {
                 Kind::Guarded => format_err!(
                     path,
                     "`#[guarded]` on a field names the lock that guards it: \
-                     write `#[guarded(lock)]`, where `lock` is a `Lock` or `RLock` field \
+                     write `#[guarded(lock)]`, where `lock` is a `Lock`, `RLock` or `RwLock` field \
                      of this struct (`#[guarded]` alone goes above the struct)"
                 ),
                 Kind::Condition => format_err!(

@@ -918,7 +918,7 @@ fn lock_plans(
 }
 
 /// A lock field's written type with the data struct filled in, if the
-/// written type is a path the macro can rewrite: `Lock` / `RLock` (a known
+/// written type is a path the macro can rewrite: `Lock` / `RLock` / `RwLock` (a known
 /// lock written without arguments) becomes `Lock<Data>`, and any path with
 /// generic arguments has its first type argument replaced (`Lock<()>`,
 /// `Mutex<()>`, `Lock<Vec<i64>>` all become `..<Data>`). Anything else (an

@@ -85,8 +85,9 @@ use proc_macro::TokenStream;
 /// * **Where it goes.** `#[guarded]` sits on a struct with named fields,
 ///   written *above* any `#[derive(..)]`. `#[guarded(lock)]` sits on each
 ///   field that `lock` protects. `lock` is another field of the same
-///   struct whose type is `warden::Lock` or `warden::RLock`, written without
-///   data (`Lock`, `Lock<()>`, `warden::RLock`, or an alias of one): the
+///   struct whose type is `warden::Lock`, `warden::RLock` or
+///   `warden::RwLock`, written without data (`Lock`, `Lock<()>`,
+///   `warden::RLock`, `RwLock`, or an alias of one): the
 ///   guarded fields *are* its data.
 /// * **Reaching guarded data.** Through the lock's guard
 ///   (`bank.lock.acquire().await.accounts`, `try_acquire`,
@@ -115,6 +116,11 @@ use proc_macro::TokenStream;
 ///   `std::sync::Mutex`, which is not re-entrant). Since a re-entrant guard
 ///   may cross tasks, `RLockGuard` is `Send` only when the data is `Sync`.
 ///   A `Condition` cannot be bound to an `RLock`.
+/// * **`RwLock`.** A field guarded by an `RwLock` is read through its read
+///   guard (`state.read().await.field`: `&`, shared with other readers)
+///   and written through its write guard (`state.write().await.field = ..`:
+///   `&mut`); writing through a read guard does not compile. A `Condition`
+///   cannot be bound to an `RwLock` either: `wait` takes a `Lock`'s guard.
 /// * **Building one.** Guarded fields are no longer fields of the struct,
 ///   so a struct literal cannot name them. Build it from the generated
 ///   `{Struct}Init`, which has every declared field with its declared type
@@ -275,12 +281,13 @@ use proc_macro::TokenStream;
 /// | `Bank { lock, accounts, .. }` (a literal) | struct `Bank` has no field named `accounts` | `Bank::new(BankInit { .. })` |
 /// | `audit_guard.accounts` | no field `accounts` on type `RLockGuard<'_, BankAudit>` | take the lock that guards `accounts` |
 /// | `audit_guard.log.push(..)` (`RLock`) | cannot borrow data in dereference of `RLockGuard` as mutable | `get_mut()` with `&mut self`, interior mutability, or a `Lock` |
+/// | `read_guard.hits += 1` (`RwLock`) | cannot assign to data in dereference of `RwLockReadGuard` | take `state.write().await` |
 /// | the guard after `cond.wait(guard)` | borrow of moved value: `guard` | `guard = cond.wait(guard).await` |
 /// | `bank.changed.wait(audit_guard)` (`#[condition(lock)]`) | mismatched types: expected `LockGuard<'_, BankLock>` | pass `lock`'s guard |
 /// | `#[guarded(lokc)]`, `#[condition(lokc)]`, `order = [lokc]` | no field `lokc` in `Bank` ...: did you mean `lock`? | name an existing lock field |
-/// | `#[guarded(lock)]` with `lock: Mutex<()>` or `Lock<T>` | `Mutex<()>` cannot guard fields: a `#[guarded(...)]` lock must be `Lock` or `RLock`, written without data | `lock: Lock` |
+/// | `#[guarded(lock)]` with `lock: Mutex<()>` or `Lock<T>` | `Mutex<()>` cannot guard fields: a `#[guarded(...)]` lock must be `Lock`, `RLock` or `RwLock`, written without data | `lock: Lock` |
 /// | `#[condition(lock)] changed: Notify` | `Notify` cannot be a `#[condition(...)]` field | `changed: Condition` |
-/// | `#[condition(audit)]` with `audit: RLock` | `audit` is an `RLock`, and a `Condition` waits with the guard of a `Lock` | bind it to a `Lock` |
+/// | `#[condition(audit)]` with `audit: RLock` (or `RwLock`) | `audit` is an `RLock`, and a `Condition` waits with the guard of a `Lock` | bind it to a `Lock` |
 /// | two `#[guarded(..)]` on one field, or `#[guarded(a, b)]` | a field is guarded by exactly one lock | keep one |
 /// | `#[guarded(lock)]` and `#[condition(lock)]` on one field | cannot be both guarded data and a condition | keep `#[condition(lock)]` |
 /// | `#[guarded(accounts)]` on `accounts` | `accounts` cannot guard itself | name the lock field |

@@ -14,7 +14,7 @@ use syn::Ident;
 /// Lock types `#[guarded]` knows by name: a field written `Lock` (no
 /// generic arguments) is rewritten to `Lock<Data>` directly. A new warden
 /// lock type is added here (see `core/src/private.rs`).
-pub const KNOWN_LOCKS: &[&str] = &["Lock", "RLock"];
+pub const KNOWN_LOCKS: &[&str] = &["Lock", "RLock", "RwLock"];
 
 /// What the expansion does with each field.
 pub struct Plan {
@@ -199,7 +199,7 @@ fn guarded_as_lock(
             },
             input.fields[k].ident
         ),
-        None => format!("name the `Lock` or `RLock` field that protects `{name}`"),
+        None => format!("name the `Lock`, `RLock` or `RwLock` field that protects `{name}`"),
     };
     let by = its_lock.map_or_else(String::new, |l| format!(" by `{l}`"));
     let role = if attribute == "guarded" {
@@ -263,7 +263,7 @@ fn unknown_lock(
         match kind {
             Kind::Guarded => format!(
                 "no field `{lock}` in `{struct_name}`: `#[guarded({lock})]` names the \
-                 `Lock` or `RLock` field that guards `{name}`; add it to `{struct_name}`: \
+                 `Lock`, `RLock` or `RwLock` field that guards `{name}`; add it to `{struct_name}`: \
                  `{lock}: Lock`"
             ),
             Kind::Condition => format!(
@@ -284,9 +284,9 @@ fn unknown_lock(
 }
 
 /// A `Condition` waits with the guard of a `Lock`: a condition whose lock
-/// is written as another lock type (`RLock`) is an error at the lock's name
-/// in the attribute. (An alias of `RLock` is caught where the condition is
-/// used: its waits accept only `Lock` guards.)
+/// is written as another lock type (`RLock`, `RwLock`) is an error at the
+/// lock's name in the attribute. (An alias of one is caught where the
+/// condition is used: its waits accept only `Lock` guards.)
 fn check_conditions(input: &Input<'_>, plan: &Plan, errors: &mut Errors) {
     for (i, lock) in plan.condition_of.iter().enumerate() {
         let Some(lock) = *lock else { continue };
@@ -298,13 +298,18 @@ fn check_conditions(input: &Input<'_>, plan: &Plan, errors: &mut Errors) {
         let lock_name = input.fields[lock].ident;
         let name = input.fields[i].ident;
         let guard = input.fields[i].attrs.condition.as_ref().map(|g| &g.lock);
+        let why = if kind == "RwLock" {
+            "`wait` must release the lock and take it back, and an `RwLock` has two kinds \
+             of guard (a `Condition` would not know which to take back)"
+        } else {
+            "`wait` must release the lock completely, and an `RLock`'s owner may hold it \
+             several times"
+        };
         errors.error_at(
             guard,
             format!(
                 "`{lock_name}` is an `{kind}`, and a `Condition` waits with the guard of a \
-                 `Lock`: `wait` must release the lock completely, and an `{kind}`'s owner may \
-                 hold it several times. Make `{lock_name}` a `Lock`, or bind `{name}` to a \
-                 `Lock` field"
+                 `Lock`: {why}. Make `{lock_name}` a `Lock`, or bind `{name}` to a `Lock` field"
             ),
         );
     }

@@ -8,7 +8,11 @@
 //! after being granted, partial `acquire_many`, event
 //! set-then-clear, `notify(n)` against cancellation, barrier withdrawal
 //! against tripping (with and without an action), `RLock` re-entry between
-//! threads and against a guard moved to another thread releasing the lock.
+//! threads and against a guard moved to another thread releasing the lock,
+//! `RwLock` exclusion between readers and writers (async and blocking),
+//! a waiting writer withdrawn while it collects the readers' permits,
+//! `downgrade` against queued readers and writers, and a looping writer
+//! against a waiting reader.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -18,7 +22,7 @@ use std::task::{Context, Poll, Waker};
 
 use loom::sync::atomic::{AtomicUsize, Ordering};
 use loom::thread;
-use warden_model::{Barrier, Condition, Event, Lock, RLock, Semaphore};
+use warden_model::{Barrier, Condition, Event, Lock, RLock, RwLock, Semaphore};
 
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 
@@ -727,6 +731,197 @@ fn barrier_arrivals_during_the_action_wait_for_the_next_generation() {
             );
             assert_eq!(actions.load(Ordering::SeqCst), 2);
             assert_eq!(barrier.__waiter_records(), 0);
+        },
+    );
+}
+
+// ---------------------------------------------------------------------------
+// RwLock
+// ---------------------------------------------------------------------------
+
+/// Who is inside an `RwLock` model: readers count up, a writer sets a flag.
+#[derive(Default)]
+struct Inside {
+    readers: AtomicUsize,
+    writer: AtomicUsize,
+}
+
+impl Inside {
+    fn read(&self) {
+        assert_eq!(self.writer.load(Ordering::SeqCst), 0, "read during a write");
+        self.readers.fetch_add(1, Ordering::SeqCst);
+    }
+    fn read_done(&self) {
+        self.readers.fetch_sub(1, Ordering::SeqCst);
+    }
+    fn write(&self) {
+        assert_eq!(
+            self.readers.load(Ordering::SeqCst),
+            0,
+            "write during a read"
+        );
+        assert_eq!(self.writer.swap(1, Ordering::SeqCst), 0, "two writers");
+    }
+    fn write_done(&self) {
+        self.writer.store(0, Ordering::SeqCst);
+    }
+}
+
+/// A writer on a thread (the blocking twin: the parking path), a reader on
+/// another (async), and a reader here: readers may overlap, the writer
+/// never overlaps anyone, the data a reader sees is never half written,
+/// and everyone gets in (loom reports a deadlock on a lost hand-off).
+#[test]
+fn rwlock_readers_share_and_the_writer_excludes() {
+    model("rwlock_readers_share_and_the_writer_excludes", 2, || {
+        let rw = Arc::new(RwLock::new((0_usize, 0_usize)));
+        let inside = Arc::new(Inside::default());
+        let writer = {
+            let (rw, inside) = (rw.clone(), inside.clone());
+            thread::spawn(move || {
+                let mut g = rw.write_blocking();
+                inside.write();
+                g.0 += 1;
+                g.1 += 1;
+                inside.write_done();
+            })
+        };
+        let reader = {
+            let (rw, inside) = (rw.clone(), inside.clone());
+            thread::spawn(move || {
+                loom::future::block_on(async {
+                    let g = rw.read().await;
+                    inside.read();
+                    assert_eq!(g.0, g.1, "a half-done write");
+                    inside.read_done();
+                });
+            })
+        };
+        let g = loom::future::block_on(rw.read());
+        inside.read();
+        assert_eq!(g.0, g.1, "a half-done write");
+        inside.read_done();
+        drop(g);
+        writer.join().unwrap();
+        reader.join().unwrap();
+        assert_eq!(*rw.try_write().unwrap(), (1, 1));
+        assert_eq!(rw.__waiter_records(), 0);
+    });
+}
+
+/// A writer queued behind a reader (collecting its permits as they come
+/// back) is dropped while that reader releases; a reader queued behind the
+/// writer must get in either way, and nothing may leak: whether the writer
+/// gave back a partial collection or the whole lock it had been handed.
+#[test]
+fn rwlock_writer_withdrawn_while_collecting_lets_the_readers_in() {
+    model(
+        "rwlock_writer_withdrawn_while_collecting_lets_the_readers_in",
+        3,
+        || {
+            let rw = Arc::new(RwLock::new(()));
+            let reading = rw.clone().try_read_owned().unwrap();
+            let mut writer: BoxFuture<()> = {
+                let rw = rw.clone();
+                Box::pin(async move { drop(rw.write().await) })
+            };
+            assert!(poll_once(&mut writer).is_pending());
+            let mut late: BoxFuture<()> = {
+                let rw = rw.clone();
+                Box::pin(async move { drop(rw.read().await) })
+            };
+            assert!(poll_once(&mut late).is_pending(), "behind the writer");
+            let dropper = thread::spawn(move || drop(writer));
+            let releaser = thread::spawn(move || drop(reading));
+            loom::future::block_on(late); // loom reports a deadlock if stuck
+            dropper.join().unwrap();
+            releaser.join().unwrap();
+            assert!(rw.try_write().is_some(), "permits leaked");
+            assert_eq!(rw.__waiter_records(), 0);
+        },
+    );
+}
+
+/// `downgrade` races a reader queued at the front and a writer behind it:
+/// the reader gets in beside the downgraded guard, the writer only after
+/// both have left.
+#[test]
+fn rwlock_downgrade_admits_readers_not_writers() {
+    model("rwlock_downgrade_admits_readers_not_writers", 2, || {
+        let rw = Arc::new(RwLock::new(0_usize));
+        let inside = Arc::new(Inside::default());
+        let mut w = rw.clone().try_write_owned().unwrap();
+        inside.write();
+        let mut reader: BoxFuture<()> = {
+            let (rw, inside) = (rw.clone(), inside.clone());
+            Box::pin(async move {
+                let g = rw.read().await;
+                inside.read();
+                assert_eq!(*g, 1);
+                inside.read_done();
+            })
+        };
+        assert!(poll_once(&mut reader).is_pending());
+        let writer = {
+            let (rw, inside) = (rw.clone(), inside.clone());
+            thread::spawn(move || {
+                loom::future::block_on(async {
+                    let mut g = rw.write().await;
+                    inside.write();
+                    *g += 1;
+                    inside.write_done();
+                });
+            })
+        };
+        let downgrader = {
+            let inside = inside.clone();
+            thread::spawn(move || {
+                *w = 1;
+                inside.write_done();
+                let r = warden_model::OwnedRwLockWriteGuard::downgrade(w);
+                inside.read();
+                assert_eq!(*r, 1);
+                inside.read_done();
+            })
+        };
+        loom::future::block_on(reader);
+        downgrader.join().unwrap();
+        writer.join().unwrap();
+        assert_eq!(*rw.try_read().unwrap(), 2);
+        assert_eq!(rw.__waiter_records(), 0);
+    });
+}
+
+/// No overtaking, kept at the release: a reader queued behind a held write
+/// lock (polled on its own thread) races this thread, which releases and
+/// takes the write lock again in a loop without yielding between laps.
+/// Whatever the schedule — including the reader not running at all until
+/// the loop blocks — none of the loop's acquisitions comes between the
+/// release and the reader's (`RwLock`'s Fairness: nobody overtakes a
+/// waiter).
+#[test]
+fn rwlock_looping_writer_never_overtakes_a_waiting_reader() {
+    model(
+        "rwlock_looping_writer_never_overtakes_a_waiting_reader",
+        2,
+        || {
+            let rw = Arc::new(RwLock::new(Vec::new()));
+            let held = rw.try_write().unwrap();
+            let mut reader: BoxFuture<usize> = {
+                let rw = rw.clone();
+                Box::pin(async move { rw.read().await.len() })
+            };
+            assert!(poll_once(&mut reader).is_pending()); // queued
+            let r = thread::spawn(move || loom::future::block_on(reader));
+            drop(held); // hands a read lock to the reader
+            loom::future::block_on(async {
+                for _ in 0..3 {
+                    rw.write().await.push("loop");
+                }
+            });
+            let overtakes = r.join().unwrap();
+            assert_eq!(overtakes, 0, "the loop wrote {overtakes} times first");
+            assert_eq!(rw.__waiter_records(), 0);
         },
     );
 }

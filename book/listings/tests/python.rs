@@ -92,6 +92,7 @@ const CHECKED: &[&str] = &[
     "lock_cache.py",
     "rate_limit.py",
     "rlock_tree.py",
+    "rwlock_config.py",
     "semaphore_basics.py",
     "switch_interval.py",
     "task_errors.py",
@@ -256,6 +257,18 @@ fn rlock_tree() {
         return;
     };
     assert_eq!(out, "grew 100 of 200 times; total 1000 of quota 1000\n");
+}
+
+#[test]
+fn rwlock_config() {
+    let Some(out) = run("rwlock_config.py") else {
+        return;
+    };
+    assert_eq!(
+        out,
+        "6 renders and a reload, one at a time behind one Lock\n\
+         took at least 60 ms: True\n"
+    );
 }
 
 #[test]

@@ -1,4 +1,4 @@
-// The field named by `#[guarded(...)]` must be a warden `Lock` or `RLock`.
+// The field named by `#[guarded(...)]` must be a warden `Lock`, `RLock` or `RwLock`.
 use std::sync::Mutex;
 use warden::guarded;
 
