@@ -41,6 +41,8 @@ pub mod bank;
 pub mod cli;
 pub mod http;
 pub mod load;
+#[cfg(feature = "postgres")]
+pub mod postgres;
 pub mod server;
 pub mod telemetry;
 pub mod tokio_bank;
