@@ -238,6 +238,9 @@ struct Tally {
     /// Requests left without an answer (the replica was killed): retried
     /// with the same key on the other replica.
     unanswered: usize,
+    /// Of those, the ones sent before the replica died (the others found
+    /// it gone when they connected).
+    in_flight: usize,
     problems: Vec<String>,
 }
 
@@ -247,6 +250,7 @@ impl Tally {
         self.refused += other.refused;
         self.unavailable += other.unavailable;
         self.unanswered += other.unanswered;
+        self.in_flight += other.in_flight;
         self.problems.extend(other.problems);
     }
 }
@@ -330,8 +334,11 @@ async fn client(
                         .push(format!("{body}: {} {:?}", answer.status, answer.json()));
                     break;
                 }
-                Err(_) if keyed => {
+                Err(e) if keyed => {
                     tally.unanswered += 1;
+                    if !e.contains(": connect: ") {
+                        tally.in_flight += 1;
+                    }
                     at = 1 - at;
                     http = Client::new(addrs[at]);
                 }
@@ -569,12 +576,13 @@ async fn a_replica_killed_under_load_loses_no_transfer_and_the_other_serves_on()
     let tally = gather(load).await;
     println!(
         "A killed after {} answers: {} transfers ({} ok, {} refused), {} requests left \
-         unanswered and retried on B, {} retried after 503",
+         unanswered ({} of them in flight) and retried on B, {} retried after 503",
         16 * 75 / 4,
         tally.moved.len() + tally.refused,
         tally.moved.len(),
         tally.refused,
         tally.unanswered,
+        tally.in_flight,
         tally.unavailable
     );
     assert!(tally.problems.is_empty(), "{:#?}", tally.problems);
@@ -616,14 +624,25 @@ enum Cut {
     /// Passes the `COMMIT` on, swallows the server's answer and closes the
     /// connection: the server committed, and the client never hears so.
     AfterCommit,
+    /// As `AfterCommit`, and then an outage begins: the client cannot ask
+    /// whether it committed until [`Proxy::outage`]`(false)`.
+    AfterCommitThenOutage,
 }
 
 /// A TCP proxy in front of the database that cuts one connection at its
-/// next `COMMIT`, as armed.
+/// next `COMMIT`, as armed, or all of them during an outage.
 struct Proxy {
     addr: SocketAddr,
-    armed: Arc<Mutex<Cut>>,
-    cuts: Arc<AtomicUsize>,
+    rules: Arc<Rules>,
+}
+
+/// What the proxy does, shared with its relays.
+struct Rules {
+    armed: Mutex<Cut>,
+    /// Connections cut at a `COMMIT` so far.
+    cuts: AtomicUsize,
+    /// While `true`: every connection is closed, and new ones at once.
+    outage: tokio::sync::watch::Sender<bool>,
 }
 
 /// The simple-protocol message `COMMIT` (tokio-postgres sends it so).
@@ -634,35 +653,53 @@ impl Proxy {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let proxy = Proxy {
             addr: listener.local_addr().expect("addr"),
-            armed: Arc::new(Mutex::new(Cut::Nothing)),
-            cuts: Arc::new(AtomicUsize::new(0)),
+            rules: Arc::new(Rules {
+                armed: Mutex::new(Cut::Nothing),
+                cuts: AtomicUsize::new(0),
+                outage: tokio::sync::watch::Sender::new(false),
+            }),
         };
-        let (armed, cuts) = (proxy.armed.clone(), proxy.cuts.clone());
+        let rules = proxy.rules.clone();
         tokio::spawn(async move {
             while let Ok((down, _)) = listener.accept().await {
+                if *rules.outage.borrow() {
+                    continue; // closed at once
+                }
                 let Ok(up) = TcpStream::connect(upstream).await else {
                     continue;
                 };
-                tokio::spawn(relay(down, up, armed.clone(), cuts.clone()));
+                tokio::spawn(relay(down, up, rules.clone()));
             }
         });
         proxy
     }
 
     fn arm(&self, cut: Cut) {
-        *self.armed.lock().expect("armed") = cut;
+        *self.rules.armed.lock().expect("armed") = cut;
+    }
+
+    fn cuts(&self) -> usize {
+        self.rules.cuts.load(Ordering::SeqCst)
+    }
+
+    /// Starts (`true`) or ends an outage of the database.
+    fn outage(&self, on: bool) {
+        self.rules.outage.send_replace(on);
     }
 }
 
-/// Relays one connection both ways; at an armed `COMMIT`, cuts it (both
-/// sockets close when this returns).
-async fn relay(down: TcpStream, up: TcpStream, armed: Arc<Mutex<Cut>>, cuts: Arc<AtomicUsize>) {
+/// Relays one connection both ways; at an armed `COMMIT` or an outage,
+/// cuts it (both sockets close when this returns).
+async fn relay(down: TcpStream, up: TcpStream, rules: Arc<Rules>) {
     let (mut down_read, mut down_write) = down.into_split();
     let (mut up_read, mut up_write) = up.into_split();
-    let swallow = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    // Set (to the cut) before the COMMIT goes on, so its answer cannot slip
+    // through.
+    let swallow = Arc::new(Mutex::new(Cut::Nothing));
+    let mut outage = rules.outage.subscribe();
     let to_server = {
         let swallow = swallow.clone();
-        let cuts = cuts.clone();
+        let rules = rules.clone();
         async move {
             let mut buf = vec![0_u8; 64 * 1024];
             loop {
@@ -672,18 +709,15 @@ async fn relay(down: TcpStream, up: TcpStream, armed: Arc<Mutex<Cut>>, cuts: Arc
                 };
                 let chunk = &buf[..n];
                 if chunk.windows(COMMIT.len()).any(|w| w == COMMIT) {
-                    let cut = std::mem::replace(&mut *armed.lock().expect("armed"), Cut::Nothing);
+                    let cut =
+                        std::mem::replace(&mut *rules.armed.lock().expect("armed"), Cut::Nothing);
                     match cut {
                         Cut::Nothing => {}
                         Cut::BeforeCommit => {
-                            cuts.fetch_add(1, Ordering::SeqCst);
+                            rules.cuts.fetch_add(1, Ordering::SeqCst);
                             return;
                         }
-                        Cut::AfterCommit => {
-                            // Set before the COMMIT goes on, so its answer
-                            // cannot slip through.
-                            swallow.store(true, Ordering::SeqCst);
-                        }
+                        cut => *swallow.lock().expect("swallow") = cut,
                     }
                 }
                 if up_write.write_all(chunk).await.is_err() {
@@ -699,8 +733,12 @@ async fn relay(down: TcpStream, up: TcpStream, armed: Arc<Mutex<Cut>>, cuts: Arc
                 Ok(0) | Err(_) => return,
                 Ok(n) => n,
             };
-            if swallow.load(Ordering::SeqCst) {
-                cuts.fetch_add(1, Ordering::SeqCst);
+            let cut = *swallow.lock().expect("swallow");
+            if cut != Cut::Nothing {
+                rules.cuts.fetch_add(1, Ordering::SeqCst);
+                if cut == Cut::AfterCommitThenOutage {
+                    rules.outage.send_replace(true);
+                }
                 return; // the answer to the COMMIT, dropped
             }
             if down_write.write_all(&buf[..n]).await.is_err() {
@@ -711,6 +749,7 @@ async fn relay(down: TcpStream, up: TcpStream, armed: Arc<Mutex<Cut>>, cuts: Arc
     tokio::select! {
         () = to_server => {}
         () = to_client => {}
+        _ = outage.wait_for(|&on| on) => {}
     }
 }
 
@@ -770,11 +809,14 @@ async fn the_api_over_postgres_keys_fences_and_lost_commits() {
     let (server, config) = server_addr(&db.url);
     let proxy = Proxy::start(server).await;
     let url = through(&config, proxy.addr);
-    // No settlement during the test: only transfers send COMMIT.
-    let replica =
-        tokio::task::spawn_blocking(move || Replica::start(&url, &["--settle-batch", "1000"]))
-            .await
-            .expect("replica");
+    // No settlement during the test: only transfers send COMMIT. A lock
+    // timeout of a second: a replica that cannot reach the database gives
+    // up asking about a lost commit after two.
+    let replica = tokio::task::spawn_blocking(move || {
+        Replica::start(&url, &["--settle-batch", "1000", "--lock-timeout", "1"])
+    })
+    .await
+    .expect("replica");
     let books = connect(&db.url).await;
     let mut http = Client::new(replica.addr);
     let ids = open_accounts(replica.addr, 2).await;
@@ -784,6 +826,8 @@ async fn the_api_over_postgres_keys_fences_and_lost_commits() {
     repeated_and_reused_keys(&mut http, &books).await;
     a_stale_token_is_refused(&mut http, &books, &db.url).await;
     lost_commits(&mut http, &books, &proxy, &replica).await;
+    an_outage(&mut http, &books, &proxy).await;
+    an_unknown_outcome(&mut http, &books, &proxy).await;
 
     assert_eq!(replica.shut_down().await.code(), Some(0));
     check_settled(&db.url).await;
@@ -934,7 +978,7 @@ async fn lost_commits(
         &json!({"from": 1, "to": 2, "amount": 85}),
     )
     .await;
-    assert_eq!(proxy.cuts.load(Ordering::SeqCst), 1, "the answer was cut");
+    assert_eq!(proxy.cuts(), 1, "the answer was cut");
     assert_eq!(
         (answer.status, json_of(&answer)),
         (
@@ -951,7 +995,7 @@ async fn lost_commits(
     proxy.arm(Cut::BeforeCommit);
     let lost = json!({"from": 2, "to": 1, "amount": 7});
     let answer = post(http, "/transfer", Some("pay-43"), &lost).await;
-    assert_eq!(proxy.cuts.load(Ordering::SeqCst), 2, "the COMMIT was cut");
+    assert_eq!(proxy.cuts(), 2, "the COMMIT was cut");
     assert_eq!(answer.status, 503, "{}", json_of(&answer));
     assert_eq!(answer.retry_after.as_deref(), Some("1"));
     let error = json_of(&answer)["error"].as_str().unwrap_or("").to_owned();
@@ -971,6 +1015,114 @@ async fn lost_commits(
         http.get("/audit").await.expect("GET"),
         (200, json!({"accounts": 2, "total": 2000, "transfers": 5}))
     );
+}
+
+/// While the database cannot be reached: 503 with `Retry-After: 1`, for
+/// reads too, and nothing moves; once it is back, the replica serves again
+/// (its connections are opened anew), and the retried transfer moves once.
+async fn an_outage(http: &mut Client, books: &tokio_postgres::Client, proxy: &Proxy) {
+    let ids = [1, 2];
+    let before = transfers_in_books(books).await;
+    proxy.outage(true);
+    let transfer = json!({"from": 1, "to": 2, "amount": 3});
+    let answer = post(http, "/transfer", Some("pay-44"), &transfer).await;
+    assert_eq!(answer.status, 503, "{}", json_of(&answer));
+    assert_eq!(answer.retry_after.as_deref(), Some("1"));
+    let error = json_of(&answer)["error"].as_str().unwrap_or("").to_owned();
+    assert!(error.contains("the database is unavailable"), "{error}");
+    assert!(error.contains("nothing was done"), "{error}");
+    let answer = http
+        .send(&Method::GET, "/audit", None)
+        .await
+        .expect("GET /audit");
+    assert_eq!(answer.status, 503);
+    assert_eq!(transfers_in_books(books).await, before, "nothing moved");
+    proxy.outage(false);
+    // The replica may still be noticing that its old connections are gone.
+    let answer = until_not_503(http, Some("pay-44"), &transfer).await;
+    assert_eq!(answer.status, 200, "{}", json_of(&answer));
+    assert_eq!(transfers_in_books(books).await, before + 1);
+    assert_eq!(balances(http, &ids).await, [1004, 996]);
+}
+
+/// Retries `body` (with `key`) while the answer is 503, as a client does
+/// (a test need not wait the second `Retry-After` says).
+async fn until_not_503(http: &mut Client, key: Option<&str>, body: &Value) -> Answer {
+    for _ in 0..100 {
+        let answer = post(http, "/transfer", key, body).await;
+        if answer.status != 503 {
+            return answer;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("{body}: 503 a hundred times");
+}
+
+/// A commit whose answer is lost in an outage that outlasts the replica's
+/// asking: the outcome is unknown. With a key: 503, and the retry answers
+/// the transfer's receipt without moving it again. Without: 500, "check
+/// the balances". Either way the transfer committed once.
+async fn an_unknown_outcome(http: &mut Client, books: &tokio_postgres::Client, proxy: &Proxy) {
+    let ids = [1, 2];
+    let before = transfers_in_books(books).await;
+    let cuts = proxy.cuts();
+
+    proxy.arm(Cut::AfterCommitThenOutage);
+    let keyed = json!({"from": 1, "to": 2, "amount": 4});
+    let answer = post(http, "/transfer", Some("pay-45"), &keyed).await;
+    assert_eq!(proxy.cuts(), cuts + 1, "the answer was cut");
+    assert_eq!(answer.status, 503, "{}", json_of(&answer));
+    assert_eq!(answer.retry_after.as_deref(), Some("1"));
+    let error = json_of(&answer)["error"].as_str().unwrap_or("").to_owned();
+    assert!(
+        error.contains("outcome of this transfer is unknown"),
+        "{error}"
+    );
+    assert!(
+        error.contains("retry with the same Idempotency-Key"),
+        "{error}"
+    );
+    proxy.outage(false);
+    assert_eq!(transfers_in_books(books).await, before + 1, "it committed");
+    let answer = until_not_503(http, Some("pay-45"), &keyed).await;
+    assert_eq!(
+        (answer.status, json_of(&answer)),
+        (
+            200,
+            json!({"from": {"id": 1, "balance": 1000}, "to": {"id": 2, "balance": 1000}})
+        ),
+        "the receipt of the transfer that committed"
+    );
+    assert_eq!(transfers_in_books(books).await, before + 1, "moved once");
+
+    proxy.arm(Cut::AfterCommitThenOutage);
+    let unkeyed = json!({"from": 1, "to": 2, "amount": 1});
+    let answer = post(http, "/transfer", None, &unkeyed).await;
+    assert_eq!(proxy.cuts(), cuts + 2, "the answer was cut");
+    assert_eq!(answer.status, 500, "{}", json_of(&answer));
+    let error = json_of(&answer)["error"].as_str().unwrap_or("").to_owned();
+    assert!(
+        error.contains("outcome of this transfer is unknown"),
+        "{error}"
+    );
+    assert!(
+        error.contains("check the balances before retrying"),
+        "{error}"
+    );
+    proxy.outage(false);
+    assert_eq!(transfers_in_books(books).await, before + 2, "it committed");
+    // The replica's own connections come back with the database.
+    let mut tries = 0;
+    let found = loop {
+        let (status, account) = http.get("/accounts/1").await.expect("GET");
+        tries += 1;
+        if status != 503 || tries == 100 {
+            break (status, account);
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(found, (200, json!({"id": 1, "balance": 999})));
+    assert_eq!(balances(http, &ids).await, [999, 1001]);
 }
 
 #[test]
