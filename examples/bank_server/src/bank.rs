@@ -118,24 +118,19 @@ pub enum BankError {
     #[cfg(feature = "postgres")]
     #[error("{0}: nothing was done; retry in a second")]
     Unavailable(String),
-    /// Replicated mode: a transfer's commit was sent but its answer was
-    /// lost, and the database could not be asked in time whether it
-    /// committed. The one error that does not promise "nothing changed".
+    /// Replicated mode: a write was sent but its answer was lost, and
+    /// the database could not be asked in time whether it happened. The
+    /// one error that does not promise "nothing changed".
     #[cfg(feature = "postgres")]
-    #[error(
-        "the outcome of this transfer is unknown ({why}): {}",
-        if *.keyed {
-            "retry with the same Idempotency-Key, which moves the money at most once"
-        } else {
-            "check the balances before retrying, and send an Idempotency-Key header next \
-             time so that a retry is safe"
-        }
-    )]
+    #[error("the outcome of this request is unknown ({why}): {advice}")]
     OutcomeUnknown {
         /// What went wrong.
         why: String,
-        /// Whether the request carried an `Idempotency-Key`.
-        keyed: bool,
+        /// What to do about it.
+        advice: &'static str,
+        /// Whether a retry as it is is safe (a transfer with an
+        /// `Idempotency-Key`).
+        retry_safe: bool,
     },
     /// Replicated mode: an `Idempotency-Key` already used for a different
     /// transfer.

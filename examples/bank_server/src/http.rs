@@ -17,9 +17,9 @@
 //! The replicated mode (feature `postgres`) adds: 503 with `Retry-After: 1`
 //! when the database or an account's lock cannot be had (nothing was done);
 //! 422 for an `Idempotency-Key` reused for another transfer, 400 for a
-//! malformed one; and, when a commit's answer was lost and the database
-//! could not be asked whether it happened, 503 (with a key: its retry is
-//! safe) or 500 (without: check before retrying).
+//! malformed one; and, when a write's answer was lost and the database
+//! could not be asked whether it happened, 503 (a transfer with a key: its
+//! retry is safe) or 500 (otherwise: check before retrying).
 //!
 //! hyper answers some malformed requests itself, before any of this runs,
 //! with an empty body, and closes the connection: 400 (a request line or
@@ -269,12 +269,17 @@ impl From<BankError> for ApiError {
         let status = match e {
             // Nothing was done (or, with a key, a retry cannot do it twice).
             #[cfg(feature = "postgres")]
-            BankError::Unavailable(_) | BankError::OutcomeUnknown { keyed: true, .. } => {
+            BankError::Unavailable(_)
+            | BankError::OutcomeUnknown {
+                retry_safe: true, ..
+            } => {
                 return ApiError::busy(e.to_string(), 1);
             }
             // Maybe done: a blind retry could move the money twice.
             #[cfg(feature = "postgres")]
-            BankError::OutcomeUnknown { keyed: false, .. } => StatusCode::INTERNAL_SERVER_ERROR,
+            BankError::OutcomeUnknown {
+                retry_safe: false, ..
+            } => StatusCode::INTERNAL_SERVER_ERROR,
             #[cfg(feature = "postgres")]
             BankError::KeyReused { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             #[cfg(feature = "postgres")]

@@ -497,9 +497,17 @@ impl PgBank {
                     tokio::time::sleep(Duration::from_millis(100)).await;
                 }
                 Err(e) => {
+                    let keyed = key.client.is_some();
                     return Err(BankError::OutcomeUnknown {
                         why: format!("the commit went unanswered ({why}), then {e}"),
-                        keyed: key.client.is_some(),
+                        advice: if keyed {
+                            "retry with the same Idempotency-Key, which moves the money at \
+                             most once"
+                        } else {
+                            "check the balances before retrying, and send an Idempotency-Key \
+                             header next time so that a retry is safe"
+                        },
+                        retry_safe: keyed,
                     });
                 }
             }
@@ -645,20 +653,32 @@ impl Store for PgBank {
         }
         // One statement: the vault's total and the new account move
         // together, or neither does (when the total would pass i64::MAX).
-        let row = self
-            .db
-            .client()
-            .await
-            .map_err(|e| unavailable(&e))?
-            .query_opt(
+        let client = self.db.client().await.map_err(|e| unavailable(&e))?;
+        let statement = client
+            .prepare(
                 "WITH vault AS (UPDATE bank.vault SET total = total + $1 \
                                  WHERE total <= 9223372036854775807 - $1 RETURNING total) \
                  INSERT INTO bank.account (balance) SELECT $1 FROM vault RETURNING id, balance",
-                &[&balance],
             )
             .await
-            .map_err(|e| unavailable(&e.into()))?
-            .ok_or(BankError::TotalOverflow { balance })?;
+            .map_err(|e| unavailable(&e.into()))?;
+        let row = match client.query_opt(&statement, &[&balance]).await {
+            Ok(row) => row.ok_or(BankError::TotalOverflow { balance })?,
+            Err(e) => {
+                let e = dist::Error::from(e);
+                if server_refused(&e) {
+                    return Err(unavailable(&e));
+                }
+                // Sent, and no answer: it may have committed. Opening
+                // takes no key, so there is nothing to look up.
+                return Err(BankError::OutcomeUnknown {
+                    why: format!("the database connection broke while opening it ({e})"),
+                    advice: "the account may have been opened; GET /audit counts the \
+                             accounts, GET /accounts/{id} shows one",
+                    retry_safe: false,
+                });
+            }
+        };
         Ok(Account {
             id: id_of(row.get(0)),
             balance: row.get(1),

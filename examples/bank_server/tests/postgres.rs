@@ -613,24 +613,33 @@ async fn a_replica_killed_under_load_loses_no_transfer_and_the_other_serves_on()
     check_settled(&db.url).await;
 }
 
-/// What the proxy does to the next `COMMIT` it sees.
+/// The one cut the proxy is armed for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Cut {
     /// Nothing.
     Nothing,
-    /// Drops the `COMMIT` and closes the connection: the server never
+    /// Drops the next `COMMIT` and closes its connection: the server never
     /// commits.
     BeforeCommit,
-    /// Passes the `COMMIT` on, swallows the server's answer and closes the
-    /// connection: the server committed, and the client never hears so.
-    AfterCommit,
-    /// As `AfterCommit`, and then an outage begins: the client cannot ask
-    /// whether it committed until [`Proxy::outage`]`(false)`.
-    AfterCommitThenOutage,
+    /// Swallows the server's next answer that carries this command tag
+    /// (`COMMIT`: the transaction committed; `INSERT 0 1`: the row went
+    /// in) and closes its connection: the client never hears so. Then,
+    /// with `outage`, an outage begins, so the client cannot ask either
+    /// until [`Proxy::outage`]`(false)`.
+    Answer { tag: &'static [u8], outage: bool },
 }
 
-/// A TCP proxy in front of the database that cuts one connection at its
-/// next `COMMIT`, as armed, or all of them during an outage.
+/// The simple-protocol message `COMMIT` (tokio-postgres sends it so).
+const COMMIT: &[u8] = b"Q\0\0\0\x0bCOMMIT\0";
+
+/// The server's `CommandComplete` for a `COMMIT` that committed.
+const COMMITTED: &[u8] = b"C\0\0\0\x0bCOMMIT\0";
+
+/// The server's `CommandComplete` for an `INSERT` of one row.
+const INSERTED: &[u8] = b"C\0\0\0\x0fINSERT 0 1\0";
+
+/// A TCP proxy in front of the database that cuts one connection where
+/// armed, or all of them during an outage.
 struct Proxy {
     addr: SocketAddr,
     rules: Arc<Rules>,
@@ -639,14 +648,27 @@ struct Proxy {
 /// What the proxy does, shared with its relays.
 struct Rules {
     armed: Mutex<Cut>,
-    /// Connections cut at a `COMMIT` so far.
+    /// Connections cut so far.
     cuts: AtomicUsize,
     /// While `true`: every connection is closed, and new ones at once.
     outage: tokio::sync::watch::Sender<bool>,
 }
 
-/// The simple-protocol message `COMMIT` (tokio-postgres sends it so).
-const COMMIT: &[u8] = b"Q\0\0\0\x0bCOMMIT\0";
+impl Rules {
+    /// Disarms and returns the cut, if `fits` it.
+    fn take(&self, fits: impl Fn(Cut) -> bool) -> Option<Cut> {
+        let mut armed = self.armed.lock().expect("armed");
+        if !fits(*armed) {
+            return None;
+        }
+        self.cuts.fetch_add(1, Ordering::SeqCst);
+        Some(std::mem::replace(&mut *armed, Cut::Nothing))
+    }
+}
+
+fn contains(chunk: &[u8], message: &[u8]) -> bool {
+    chunk.windows(message.len()).any(|w| w == message)
+}
 
 impl Proxy {
     async fn start(upstream: SocketAddr) -> Proxy {
@@ -688,17 +710,13 @@ impl Proxy {
     }
 }
 
-/// Relays one connection both ways; at an armed `COMMIT` or an outage,
-/// cuts it (both sockets close when this returns).
+/// Relays one connection both ways; cuts it where armed, or in an outage
+/// (both sockets close when this returns).
 async fn relay(down: TcpStream, up: TcpStream, rules: Arc<Rules>) {
     let (mut down_read, mut down_write) = down.into_split();
     let (mut up_read, mut up_write) = up.into_split();
-    // Set (to the cut) before the COMMIT goes on, so its answer cannot slip
-    // through.
-    let swallow = Arc::new(Mutex::new(Cut::Nothing));
     let mut outage = rules.outage.subscribe();
     let to_server = {
-        let swallow = swallow.clone();
         let rules = rules.clone();
         async move {
             let mut buf = vec![0_u8; 64 * 1024];
@@ -708,17 +726,8 @@ async fn relay(down: TcpStream, up: TcpStream, rules: Arc<Rules>) {
                     Ok(n) => n,
                 };
                 let chunk = &buf[..n];
-                if chunk.windows(COMMIT.len()).any(|w| w == COMMIT) {
-                    let cut =
-                        std::mem::replace(&mut *rules.armed.lock().expect("armed"), Cut::Nothing);
-                    match cut {
-                        Cut::Nothing => {}
-                        Cut::BeforeCommit => {
-                            rules.cuts.fetch_add(1, Ordering::SeqCst);
-                            return;
-                        }
-                        cut => *swallow.lock().expect("swallow") = cut,
-                    }
+                if contains(chunk, COMMIT) && rules.take(|cut| cut == Cut::BeforeCommit).is_some() {
+                    return; // the COMMIT, dropped
                 }
                 if up_write.write_all(chunk).await.is_err() {
                     return;
@@ -733,15 +742,18 @@ async fn relay(down: TcpStream, up: TcpStream, rules: Arc<Rules>) {
                 Ok(0) | Err(_) => return,
                 Ok(n) => n,
             };
-            let cut = *swallow.lock().expect("swallow");
-            if cut != Cut::Nothing {
-                rules.cuts.fetch_add(1, Ordering::SeqCst);
-                if cut == Cut::AfterCommitThenOutage {
+            let chunk = &buf[..n];
+            let cut = rules.take(|cut| match cut {
+                Cut::Answer { tag, .. } => contains(chunk, tag),
+                _ => false,
+            });
+            if let Some(Cut::Answer { outage, .. }) = cut {
+                if outage {
                     rules.outage.send_replace(true);
                 }
-                return; // the answer to the COMMIT, dropped
+                return; // the answer, dropped
             }
-            if down_write.write_all(&buf[..n]).await.is_err() {
+            if down_write.write_all(chunk).await.is_err() {
                 return;
             }
         }
@@ -970,7 +982,10 @@ async fn lost_commits(
     // A commit whose answer is lost: the transfer happened, so the answer
     // is 200 with its receipt (the replica asks the database, under the
     // account's lock, before answering).
-    proxy.arm(Cut::AfterCommit);
+    proxy.arm(Cut::Answer {
+        tag: COMMITTED,
+        outage: false,
+    });
     let answer = post(
         http,
         "/transfer",
@@ -1067,7 +1082,10 @@ async fn an_unknown_outcome(http: &mut Client, books: &tokio_postgres::Client, p
     let before = transfers_in_books(books).await;
     let cuts = proxy.cuts();
 
-    proxy.arm(Cut::AfterCommitThenOutage);
+    proxy.arm(Cut::Answer {
+        tag: COMMITTED,
+        outage: true,
+    });
     let keyed = json!({"from": 1, "to": 2, "amount": 4});
     let answer = post(http, "/transfer", Some("pay-45"), &keyed).await;
     assert_eq!(proxy.cuts(), cuts + 1, "the answer was cut");
@@ -1075,7 +1093,7 @@ async fn an_unknown_outcome(http: &mut Client, books: &tokio_postgres::Client, p
     assert_eq!(answer.retry_after.as_deref(), Some("1"));
     let error = json_of(&answer)["error"].as_str().unwrap_or("").to_owned();
     assert!(
-        error.contains("outcome of this transfer is unknown"),
+        error.contains("outcome of this request is unknown"),
         "{error}"
     );
     assert!(
@@ -1095,14 +1113,17 @@ async fn an_unknown_outcome(http: &mut Client, books: &tokio_postgres::Client, p
     );
     assert_eq!(transfers_in_books(books).await, before + 1, "moved once");
 
-    proxy.arm(Cut::AfterCommitThenOutage);
+    proxy.arm(Cut::Answer {
+        tag: COMMITTED,
+        outage: true,
+    });
     let unkeyed = json!({"from": 1, "to": 2, "amount": 1});
     let answer = post(http, "/transfer", None, &unkeyed).await;
     assert_eq!(proxy.cuts(), cuts + 2, "the answer was cut");
     assert_eq!(answer.status, 500, "{}", json_of(&answer));
     let error = json_of(&answer)["error"].as_str().unwrap_or("").to_owned();
     assert!(
-        error.contains("outcome of this transfer is unknown"),
+        error.contains("outcome of this request is unknown"),
         "{error}"
     );
     assert!(
@@ -1123,6 +1144,37 @@ async fn an_unknown_outcome(http: &mut Client, books: &tokio_postgres::Client, p
     };
     assert_eq!(found, (200, json!({"id": 1, "balance": 999})));
     assert_eq!(balances(http, &ids).await, [999, 1001]);
+
+    // Opening an account takes no key: a lost answer is 500, "it may
+    // have been opened" — and it was.
+    proxy.arm(Cut::Answer {
+        tag: INSERTED,
+        outage: false,
+    });
+    let answer = post(http, "/accounts", None, &json!({"balance": 500})).await;
+    assert_eq!(proxy.cuts(), cuts + 3, "the answer was cut");
+    assert_eq!(answer.status, 500, "{}", json_of(&answer));
+    let error = json_of(&answer)["error"].as_str().unwrap_or("").to_owned();
+    assert!(
+        error.contains("the account may have been opened"),
+        "{error}"
+    );
+    let mut tries = 0;
+    let audit = loop {
+        let (status, audit) = http.get("/audit").await.expect("GET");
+        tries += 1;
+        if status != 503 || tries == 100 {
+            break (status, audit);
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(
+        audit,
+        (
+            200,
+            json!({"accounts": 3, "total": 2500, "transfers": before + 2})
+        )
+    );
 }
 
 #[test]
