@@ -112,6 +112,44 @@ pub enum BankError {
         /// The opening balance asked for.
         balance: i64,
     },
+    /// Replicated mode: the database or a lock could not be had (the
+    /// server unreachable, a lock not granted in time, a lock lost, a write
+    /// refused by a fence). Nothing was done: a retry is safe.
+    #[cfg(feature = "postgres")]
+    #[error("{0}: nothing was done; retry in a second")]
+    Unavailable(String),
+    /// Replicated mode: a write was sent but its answer was lost, and
+    /// the database could not be asked in time whether it happened. The
+    /// one error that does not promise "nothing changed".
+    #[cfg(feature = "postgres")]
+    #[error("the outcome of this request is unknown ({why}): {advice}")]
+    OutcomeUnknown {
+        /// What went wrong.
+        why: String,
+        /// What to do about it.
+        advice: &'static str,
+        /// Whether a retry as it is is safe (a transfer with an
+        /// `Idempotency-Key`).
+        retry_safe: bool,
+    },
+    /// Replicated mode: an `Idempotency-Key` already used for a different
+    /// transfer.
+    #[cfg(feature = "postgres")]
+    #[error(
+        "Idempotency-Key {key:?} was used for another transfer ({first}): use a new key for \
+         a new transfer"
+    )]
+    KeyReused {
+        /// The key.
+        key: String,
+        /// The transfer it was first used for.
+        first: String,
+    },
+    /// Replicated mode: an `Idempotency-Key` header that is not 1 to 255
+    /// visible ASCII characters.
+    #[cfg(feature = "postgres")]
+    #[error("an Idempotency-Key is 1 to 255 visible ASCII characters (a UUID, say)")]
+    BadKey,
     /// The balances do not add up to the bank's total: a bug, never the
     /// client's fault.
     #[error(
@@ -317,6 +355,21 @@ pub trait Store: Send + Sync + 'static {
         to: u64,
         amount: i64,
     ) -> impl Future<Output = Result<Receipt, BankError>> + Send;
+    /// Moves money at most once per `key` (the request's `Idempotency-Key`
+    /// header, unchecked): a store that honours keys answers a repeated key
+    /// with the first transfer's receipt and moves nothing. The in-memory
+    /// banks ignore the key (the default); the replicated bank
+    /// (`postgres::PgBank`, feature `postgres`) honours it.
+    fn transfer_keyed(
+        &self,
+        key: Option<&[u8]>,
+        from: u64,
+        to: u64,
+        amount: i64,
+    ) -> impl Future<Output = Result<Receipt, BankError>> + Send {
+        let _ = key;
+        self.transfer(from, to, amount)
+    }
     /// `verify_accounts` under the lock.
     fn audit(&self) -> impl Future<Output = Result<Audit, BankError>> + Send;
     /// The settlement task's body: settles batches until [`close`](Store::close).

@@ -59,6 +59,28 @@ pub struct Cli {
     /// Log lines as text or as JSON objects
     #[arg(long, value_enum, default_value_t)]
     pub log_format: LogFormat,
+    /// Keep the accounts in PostgreSQL (a postgres:// URL or key=value
+    /// string), shared by every replica given the same database. Each
+    /// transfer in progress holds two connections
+    #[cfg(feature = "postgres")]
+    #[allow(clippy::doc_markdown)] // help text: no backticks
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "BANK_POSTGRES_URL",
+        hide_env_values = true
+    )]
+    pub postgres: Option<String>,
+    /// Seconds after which the database frees the locks of a replica that
+    /// stopped answering (with --postgres)
+    #[cfg(feature = "postgres")]
+    #[arg(long, value_name = "SECS", default_value_t = 10, requires = "postgres", value_parser = clap::value_parser!(u64).range(1..=MAX_SECS))]
+    pub lease: u64,
+    /// Seconds a transfer waits for an account's lock before it is answered
+    /// 503 (with --postgres)
+    #[cfg(feature = "postgres")]
+    #[arg(long, value_name = "SECS", default_value_t = 5, requires = "postgres", value_parser = clap::value_parser!(u64).range(1..=MAX_SECS))]
+    pub lock_timeout: u64,
 }
 // ANCHOR_END: cli
 
@@ -77,6 +99,21 @@ impl Cli {
             body_timeout: Duration::from_secs(self.body_timeout),
             shutdown_grace: Duration::from_secs(self.shutdown_grace),
         }
+    }
+
+    /// The replicated mode's options, if `--postgres` is given.
+    #[cfg(feature = "postgres")]
+    pub fn postgres(&self) -> Option<crate::postgres::PgOptions> {
+        let config = self.config();
+        self.postgres
+            .as_ref()
+            .map(|url| crate::postgres::PgOptions {
+                url: url.clone(),
+                lease: Duration::from_secs(self.lease),
+                lock_timeout: Duration::from_secs(self.lock_timeout),
+                settle_batch: config.settle_batch,
+                max_transfers: config.max_transfers,
+            })
     }
 }
 
@@ -119,7 +156,26 @@ pub async fn run(cli: &Cli) -> u8 {
             return 1;
         }
     };
+    #[cfg(feature = "postgres")]
+    if let Some(options) = cli.postgres() {
+        return match crate::postgres::PgBank::connect(&options).await {
+            Ok(bank) => serve_until_done(App::new(bank, config), signals, listener).await,
+            Err(e) => {
+                tracing::error!("cannot use the database: {e}");
+                1
+            }
+        };
+    }
     let app = App::new(Bank::empty(config.settle_batch), config);
+    serve_until_done(app, signals, listener).await
+}
+
+/// Serves `app` until a signal or `POST /shutdown`; the exit status.
+async fn serve_until_done<S: Store>(
+    app: Arc<App<S>>,
+    signals: Signals,
+    listener: TcpListener,
+) -> u8 {
     tokio::spawn(signals.shut_down(app.clone()));
     match serve(app, listener).await {
         Ok(summary) if summary.graceful => 0,

@@ -14,6 +14,13 @@
 //! | 500    | a bug: a handler panicked, or the audit found the books do not add up |
 //! | 503    | the transfer queue is full; `Retry-After: 1`                          |
 //!
+//! The replicated mode (feature `postgres`) adds: 503 with `Retry-After: 1`
+//! when the database or an account's lock cannot be had (nothing was done);
+//! 422 for an `Idempotency-Key` reused for another transfer, 400 for a
+//! malformed one; and, when a write's answer was lost and the database
+//! could not be asked whether it happened, 503 (a transfer with a key: its
+//! retry is safe) or 500 (otherwise: check before retrying).
+//!
 //! hyper answers some malformed requests itself, before any of this runs,
 //! with an empty body, and closes the connection: 400 (a request line or
 //! header it cannot parse), 414 (a URI too long), 431 (too many or too
@@ -47,6 +54,9 @@ use crate::{App, Config, telemetry};
 /// The routes, for the messages that list them.
 const API: &str = "the API is POST /accounts, GET /accounts/{id}, POST /transfer, GET /audit, \
                    POST /shutdown";
+
+/// The header that makes a transfer safe to retry (replicated mode).
+pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
 
 /// Valid bodies, for the messages about invalid ones.
 const BODIES: &str = r#"POST /accounts takes {"balance": 1000}, POST /transfer takes {"from": 1, "to": 2, "amount": 10}"#;
@@ -158,14 +168,20 @@ async fn account<S: Store>(
 
 async fn transfer<S: Store>(
     State(app): State<Arc<App<S>>>,
+    headers: HeaderMap,
     JsonBody(req): JsonBody<TransferRequest>,
 ) -> Result<axum::Json<Receipt>, ApiError> {
     // The body is in (the extractor read it): from here on no timeout can
     // answer 408, so a client never retries a transfer that happened.
     // At most `max_transfers` at once; a bounded queue waits; past it, 503.
     let _slot = app.transfer_slot().await?;
+    // Honoured by the replicated bank (a repeated key moves nothing),
+    // ignored by the in-memory ones.
+    let key = headers.get(IDEMPOTENCY_KEY).map(HeaderValue::as_bytes);
     Ok(axum::Json(
-        app.bank.transfer(req.from, req.to, req.amount).await?,
+        app.bank
+            .transfer_keyed(key, req.from, req.to, req.amount)
+            .await?,
     ))
 }
 
@@ -251,6 +267,23 @@ impl ApiError {
 impl From<BankError> for ApiError {
     fn from(e: BankError) -> ApiError {
         let status = match e {
+            // Nothing was done (or, with a key, a retry cannot do it twice).
+            #[cfg(feature = "postgres")]
+            BankError::Unavailable(_)
+            | BankError::OutcomeUnknown {
+                retry_safe: true, ..
+            } => {
+                return ApiError::busy(e.to_string(), 1);
+            }
+            // Maybe done: a blind retry could move the money twice.
+            #[cfg(feature = "postgres")]
+            BankError::OutcomeUnknown {
+                retry_safe: false, ..
+            } => StatusCode::INTERNAL_SERVER_ERROR,
+            #[cfg(feature = "postgres")]
+            BankError::KeyReused { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            #[cfg(feature = "postgres")]
+            BankError::BadKey => StatusCode::BAD_REQUEST,
             BankError::NoSuchAccount(_) => StatusCode::NOT_FOUND,
             BankError::InsufficientFunds { .. } => StatusCode::CONFLICT,
             BankError::NegativeBalance(_)

@@ -29,6 +29,11 @@
 //! Every error the application makes is `{"error": "..."}`: see
 //! [`http`] for the statuses. Run: `cargo run --example bank_server --
 //! --port 3000` (`--help` for the options).
+//!
+//! With the cargo feature `postgres`, `--postgres URL` keeps the accounts
+//! in a Postgres database instead, so several `bank_server` processes
+//! serve one bank, under `warden::dist` locks with fenced writes (the module
+//! `postgres`; off by default).
 
 use std::num::NonZeroUsize;
 use std::sync::Arc;
@@ -41,6 +46,8 @@ pub mod bank;
 pub mod cli;
 pub mod http;
 pub mod load;
+#[cfg(feature = "postgres")]
+pub mod postgres;
 pub mod server;
 pub mod telemetry;
 pub mod tokio_bank;

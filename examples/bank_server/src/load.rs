@@ -208,6 +208,17 @@ impl Client {
         path: &str,
         body: Option<String>,
     ) -> Result<Answer, String> {
+        self.send_with(method, path, &[], body).await
+    }
+
+    /// [`send`](Client::send) with extra headers (`Idempotency-Key`, say).
+    pub async fn send_with(
+        &mut self,
+        method: &Method,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<String>,
+    ) -> Result<Answer, String> {
         let what = format!("{method} {path}");
         let sender = match &mut self.sender {
             Some(sender) if !sender.is_closed() => sender,
@@ -232,6 +243,9 @@ impl Client {
             .header(header::HOST, self.addr.to_string());
         if body.is_some() {
             request = request.header(header::CONTENT_TYPE, "application/json");
+        }
+        for (name, value) in headers {
+            request = request.header(*name, *value);
         }
         let request = request
             .body(Full::new(Bytes::from(body.unwrap_or_default())))

@@ -2,10 +2,16 @@
 //! distribution's binaries (`/usr/lib/postgresql/*/bin`, or
 //! `WARDEN_PG_BIN`), as the `postgres` user through `runuser` when run as
 //! root, in a temporary folder, on a free loopback port, `fsync=off`;
-//! stopped and deleted when the [`Cluster`] is dropped.
+//! stopped and deleted when the [`Cluster`] is dropped. One process may
+//! start several (each in a folder of its own): the tests of
+//! `warden-bank-server`'s replicated mode start one per test.
 
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// Numbers the clusters this process starts, for their folders' names.
+static SEQ: AtomicUsize = AtomicUsize::new(0);
 
 /// A server to use: the one `WARDEN_PG_URL` names, or a private cluster.
 #[derive(Debug)]
@@ -85,7 +91,11 @@ impl Cluster {
             });
         }
         let bin = bin_dir()?;
-        let dir = std::env::temp_dir().join(format!("warden-dist-bank-{}", std::process::id()));
+        let dir = std::env::temp_dir().join(format!(
+            "warden-dist-bank-{}-{}",
+            std::process::id(),
+            SEQ.fetch_add(1, Ordering::Relaxed)
+        ));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
         if is_root() {
