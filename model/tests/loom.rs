@@ -13,7 +13,6 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize as StdAtomicUsize, Ordering as StdOrdering};
 use std::task::{Context, Poll, Waker};
 
 use loom::sync::atomic::{AtomicUsize, Ordering};
@@ -28,7 +27,12 @@ fn poll_once<T>(f: &mut BoxFuture<T>) -> Poll<T> {
 
 /// Runs `body` under loom with a preemption bound, and prints the number
 /// of interleavings explored.
+#[allow(
+    clippy::disallowed_types,
+    reason = "counts the interleavings from outside the model"
+)]
 fn model(name: &str, bound: usize, body: impl Fn() + Send + Sync + 'static) {
+    use std::sync::atomic::{AtomicUsize as StdAtomicUsize, Ordering as StdOrdering};
     let runs = Arc::new(StdAtomicUsize::new(0));
     let counter = runs.clone();
     let mut builder = loom::model::Builder::new();
