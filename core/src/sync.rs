@@ -4,6 +4,16 @@
 //! build uses `std`; the `warden-model` package compiles these very sources
 //! with `cfg(warden_model)`, which swaps in loom's types so the model tests
 //! explore every interleaving of the primitives' state machines.
+//!
+//! That rule is enforced by clippy where it matters, on these sources as
+//! `warden-model` compiles them (`model/clippy.toml` disallows std's atomics,
+//! mutexes and thread parking): this file, the switch itself, is exempt.
+
+#![allow(
+    clippy::disallowed_types,
+    clippy::disallowed_methods,
+    reason = "the switch between std and loom; its one std atomic (thread numbers) is never explored"
+)]
 
 #[cfg(not(warden_model))]
 pub(crate) use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};

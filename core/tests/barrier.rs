@@ -1,7 +1,7 @@
 //! Barrier: generations, indices, leader, action, abort/reset, timeouts,
 //! withdrawal on cancel; ports of CPython's `BarrierTests`.
 
-mod common;
+mod support;
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -378,7 +378,7 @@ async fn arrivals_during_an_action_wait_for_it_and_form_the_next_generation() {
         move || {
             let now = running.fetch_add(1, Ordering::SeqCst) + 1;
             most.fetch_max(now, Ordering::SeqCst);
-            gate.lock().unwrap().recv_timeout(common::HANG).unwrap(); // until the test says so
+            gate.lock().unwrap().recv_timeout(support::HANG).unwrap(); // until the test says so
             running.fetch_sub(1, Ordering::SeqCst);
             done.fetch_add(1, Ordering::SeqCst);
         }
@@ -389,7 +389,7 @@ async fn arrivals_during_an_action_wait_for_it_and_form_the_next_generation() {
             std::thread::spawn(move || barrier.wait_blocking())
         })
         .collect();
-    common::until("the first action running", || {
+    support::until("the first action running", || {
         running.load(Ordering::SeqCst) == 1
     })
     .await;
@@ -406,7 +406,7 @@ async fn arrivals_during_an_action_wait_for_it_and_form_the_next_generation() {
         .collect();
     // Generation 1's follower and both newcomers hold records; nobody is
     // counted for the next generation while the action runs.
-    common::until("the newcomers queued", || barrier.__waiter_records() == 3).await;
+    support::until("the newcomers queued", || barrier.__waiter_records() == 3).await;
     assert_eq!(barrier.n_waiting(), 0);
     for _ in 0..10 {
         tokio::task::yield_now().await;
@@ -421,12 +421,12 @@ async fn arrivals_during_an_action_wait_for_it_and_form_the_next_generation() {
     gate_tx.send(()).unwrap(); // the first action finishes
     gate_tx.send(()).unwrap(); // and lets the second through when it runs
     for h in first_generation {
-        common::until_blocking("the first generation", || h.is_finished());
+        support::until_blocking("the first generation", || h.is_finished());
         h.join().unwrap().unwrap();
     }
     let mut leaders = 0;
     for h in second_generation {
-        let (r, done_before) = common::finishes("the second generation", h).await.unwrap();
+        let (r, done_before) = support::within("the second generation", h).await.unwrap();
         let r = r.expect("the second generation trips normally");
         assert!(
             done_before >= 1,
@@ -458,7 +458,7 @@ async fn a_crowd_arriving_during_an_action_splits_into_generations() {
             // Only the first action blocks (on the gate, taken once).
             let first = gate.lock().unwrap().take();
             if let Some(rx) = first {
-                rx.recv_timeout(common::HANG).unwrap();
+                rx.recv_timeout(support::HANG).unwrap();
             }
             running.fetch_sub(1, Ordering::SeqCst);
             actions.fetch_add(1, Ordering::SeqCst);
@@ -470,7 +470,7 @@ async fn a_crowd_arriving_during_an_action_splits_into_generations() {
             std::thread::spawn(move || barrier.wait_blocking())
         })
         .collect();
-    common::until("the first action running", || {
+    support::until("the first action running", || {
         running.load(Ordering::SeqCst) == 1
     })
     .await;
@@ -480,22 +480,22 @@ async fn a_crowd_arriving_during_an_action_splits_into_generations() {
             tokio::spawn(async move { barrier.wait().await })
         })
         .collect();
-    common::until("the crowd queued", || barrier.__waiter_records() == 6).await;
+    support::until("the crowd queued", || barrier.__waiter_records() == 6).await;
     gate_tx.send(()).unwrap();
     for h in first_generation {
-        common::until_blocking("the first generation", || h.is_finished());
+        support::until_blocking("the first generation", || h.is_finished());
         h.join().unwrap().unwrap();
     }
-    common::until("two more generations", || {
+    support::until("two more generations", || {
         actions.load(Ordering::SeqCst) == 3
     })
     .await;
-    common::until("the fifth waiting alone", || barrier.n_waiting() == 1).await;
+    support::until("the fifth waiting alone", || barrier.n_waiting() == 1).await;
     barrier.abort(); // release the fifth, with BrokenBarrierError
     let mut ok = 0;
     let mut broken = 0;
     for h in crowd {
-        match common::finishes("the crowd", h).await.unwrap() {
+        match support::within("the crowd", h).await.unwrap() {
             Ok(_) => ok += 1,
             Err(BrokenBarrierError) => broken += 1,
         }
@@ -517,7 +517,7 @@ async fn a_deferred_arrival_dropped_withdraws() {
         let started = action_started.clone();
         move || {
             started.store(true, Ordering::SeqCst);
-            gate.lock().unwrap().recv_timeout(common::HANG).unwrap();
+            gate.lock().unwrap().recv_timeout(support::HANG).unwrap();
         }
     }));
     let first_generation: Vec<_> = (0..2)
@@ -526,19 +526,19 @@ async fn a_deferred_arrival_dropped_withdraws() {
             std::thread::spawn(move || barrier.wait_blocking())
         })
         .collect();
-    common::until("the action running", || {
+    support::until("the action running", || {
         action_started.load(Ordering::SeqCst)
     })
     .await;
-    let mut late = common::Probe::new(barrier.wait());
+    let mut late = support::Probe::new(barrier.wait());
     late.pending();
-    let mut later = common::Probe::new(barrier.wait());
+    let mut later = support::Probe::new(barrier.wait());
     later.pending();
     assert_eq!(barrier.__waiter_records(), 3);
     drop(late); // withdrawn while deferred
     gate_tx.send(()).unwrap();
     for h in first_generation {
-        common::until_blocking("the first generation", || h.is_finished());
+        support::until_blocking("the first generation", || h.is_finished());
         h.join().unwrap().unwrap();
     }
     assert_eq!(later.wakes(), 1, "told to arrive again");

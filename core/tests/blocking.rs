@@ -4,7 +4,7 @@
 //! on plain threads and in `spawn_blocking`, and panic — naming the async
 //! method to use — when they would have to wait on a runtime worker.
 
-mod common;
+mod support;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -12,8 +12,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 #[cfg(feature = "tokio")]
-use common::panic_on_worker;
-use common::{finishes, panic_message, until, until_blocking};
+use support::panic_on_worker;
+use support::{panic_message, until, until_blocking, within};
 use warden::{BoundedSemaphore, Event, Lock, Semaphore};
 
 // ---------------------------------------------------------------------------
@@ -243,7 +243,7 @@ async fn blocking_twins_work_inside_spawn_blocking() {
         }),
         tokio::task::spawn_blocking({
             let ev = ev.clone();
-            move || assert!(ev.wait_timeout_blocking(common::HANG))
+            move || assert!(ev.wait_timeout_blocking(support::HANG))
         }),
     ];
     until("every blocking call queued", || {
@@ -258,7 +258,7 @@ async fn blocking_twins_work_inside_spawn_blocking() {
     drop(held_bounded);
     ev.set();
     for job in jobs {
-        finishes("a spawn_blocking job", job).await.unwrap();
+        within("a spawn_blocking job", job).await.unwrap();
     }
     assert_eq!(*lock.acquire().await, 1);
     assert_eq!(sem.available_permits(), 2);
@@ -301,8 +301,8 @@ async fn threads_and_tasks_share_one_fifo_on_a_lock() {
     let b = task("task b");
     until("task b queued", || lock.__waiter_records() == 4).await;
     drop(held);
-    finishes("task a", a).await.unwrap();
-    finishes("task b", b).await.unwrap();
+    within("task a", a).await.unwrap();
+    within("task b", b).await.unwrap();
     t1.join().unwrap();
     t2.join().unwrap();
     assert_eq!(
@@ -332,7 +332,7 @@ async fn a_blocked_thread_at_the_head_is_not_overtaken_by_tasks() {
     big.join().unwrap();
     assert_eq!(sem.__waiter_records(), 1, "the task still waits");
     sem.release(1);
-    finishes("the task", small).await.unwrap();
+    within("the task", small).await.unwrap();
     assert_eq!(sem.available_permits(), 0);
     assert_eq!(sem.__waiter_records(), 0);
 }

@@ -4,12 +4,12 @@
 //! safety as `Semaphore` (it shares the future type). CPython ports live
 //! in `cpython_lock_tests.rs`.
 
-mod common;
+mod support;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{Probe, finishes, until};
+use support::{Probe, until, within};
 use tokio::time::timeout;
 use warden::{BoundedSemaphore, Semaphore, TooManyReleases};
 
@@ -286,6 +286,6 @@ async fn timeouts_and_abort_leave_the_bound_intact() {
     assert_eq!(sem.available_permits(), 2);
     assert_eq!(sem.__waiter_records(), 0);
     assert_eq!(sem.release(1), Err(TooManyReleases));
-    let p = finishes("acquire after cancellations", sem.acquire_many(2)).await;
+    let p = within("acquire after cancellations", sem.acquire_many(2)).await;
     assert_eq!(p.permits(), 2);
 }

@@ -19,13 +19,13 @@
 //!   conditions (a waiter is queued), never for durations.
 //! * `repr` becomes `Debug`; its format is tested in the per-type files.
 
-mod common;
+mod support;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::{finishes, until, until_blocking};
+use support::{until, until_blocking, within};
 use tokio::sync::oneshot;
 use tokio::time::timeout;
 
@@ -206,7 +206,7 @@ mod lock {
         until("the second acquire queued", || lock.__waiter_records() == 1).await;
         assert_eq!(phase.load(Ordering::SeqCst), 1);
         drop(first);
-        finishes("the re-acquire", t).await.unwrap();
+        within("the re-acquire", t).await.unwrap();
         assert_eq!(phase.load(Ordering::SeqCst), 2);
     }
 
@@ -326,9 +326,9 @@ mod lock {
         until("C waits", || lock.__waiter_records() == 2).await;
         fa.send(()).unwrap();
         tb.abort();
-        finishes("A", ta).await.unwrap();
+        within("A", ta).await.unwrap();
         assert!(tb.await.unwrap_err().is_cancelled());
-        finishes("C", tc).await.unwrap();
+        within("C", tc).await.unwrap();
         assert!(!lock.locked());
         assert_eq!(*lock.acquire().await, ['A', 'C']);
     }
@@ -353,7 +353,7 @@ mod lock {
         t1.abort();
         drop(held);
         assert!(t1.await.unwrap_err().is_cancelled());
-        finishes("t2", t2).await.unwrap();
+        within("t2", t2).await.unwrap();
         assert_eq!(lock_count.load(Ordering::SeqCst), 1);
         assert_eq!(lock.__waiter_records(), 1, "t3 still waits");
         t3.abort();
@@ -378,7 +378,7 @@ mod lock {
         tb.abort();
         drop(held);
         assert!(tb.await.unwrap_err().is_cancelled());
-        finishes("tc", tc).await.unwrap();
+        within("tc", tc).await.unwrap();
         assert_eq!(*lock.acquire().await, 1);
     }
 }
@@ -536,7 +536,7 @@ mod base_semaphore {
         assert!(sem.try_acquire().is_none(), "the semaphore is still locked");
         sem.give_back(1); // lets the last one finish
         for t in tasks {
-            finishes("a task", t).await.unwrap();
+            within("a task", t).await.unwrap();
         }
         for t in threads {
             t.join().unwrap();
@@ -709,14 +709,14 @@ mod semaphore {
         until("c4 waiting", || sem.__waiter_records() == 3).await;
         sem.release(2);
         assert_eq!(sem.available_permits(), 0);
-        finishes("t2", t2).await.unwrap();
-        finishes("t3", t3).await.unwrap();
+        within("t2", t2).await.unwrap();
+        within("t3", t3).await.unwrap();
         t1.await.unwrap();
         assert_eq!(result.lock().unwrap().len(), 3);
         assert!(!t4.is_finished());
         assert_eq!(sem.__waiter_records(), 1);
         sem.release(1);
-        finishes("t4", t4).await.unwrap();
+        within("t4", t4).await.unwrap();
     }
 
     /// asyncio `test_acquire_cancel`.
@@ -755,7 +755,7 @@ mod semaphore {
             assert!(t.await.unwrap_err().is_cancelled());
         }
         sem.release(1);
-        finishes("t3", t3).await.unwrap();
+        within("t3", t3).await.unwrap();
         assert!(!t4.is_finished());
         assert_eq!(sem.__waiter_records(), 1);
         t4.abort();
@@ -774,7 +774,7 @@ mod semaphore {
         t1.abort();
         sem.release(1);
         assert!(t1.await.unwrap_err().is_cancelled());
-        finishes("t2", t2).await.unwrap();
+        within("t2", t2).await.unwrap();
         assert_eq!(sem.available_permits(), 0, "still locked");
     }
 
@@ -802,7 +802,7 @@ mod semaphore {
             }
         });
         tx.send(t2.abort_handle()).unwrap();
-        finishes("t1", t1).await.unwrap();
+        within("t1", t1).await.unwrap();
         assert!(t2.await.unwrap_err().is_cancelled());
         drop(
             timeout(Duration::from_secs(1), sem.acquire())
@@ -838,7 +838,7 @@ mod semaphore {
         until("all three queued", || sem.__waiter_records() == 3).await;
         drop(first);
         for t in tasks {
-            finishes("a task", t).await.unwrap();
+            within("a task", t).await.unwrap();
         }
         assert_eq!(
             *result.lock().unwrap(),
@@ -889,8 +889,8 @@ mod semaphore {
         until("c3 queued", || sem.__waiter_records() == 2).await;
         sem.release(1);
         sem.release(1);
-        finishes("t2", t2).await.unwrap();
-        finishes("t3", t3).await.unwrap();
+        within("t2", t2).await.unwrap();
+        within("t3", t3).await.unwrap();
         let mut r = result.lock().unwrap().clone();
         assert_eq!(r[..2], [1, 2]);
         r.sort_unstable();
@@ -916,7 +916,7 @@ mod semaphore {
         ts[0].abort();
         sem.release(2);
         for t in ts.drain(1..) {
-            finishes("a waiter", t).await.unwrap();
+            within("a waiter", t).await.unwrap();
         }
         assert_eq!(*result.lock().unwrap(), [2, 3]);
     }
@@ -1056,7 +1056,7 @@ mod event {
         let bunch = Bunch::new(N, {
             let (evt, results) = (evt.clone(), results.clone());
             move || {
-                let r = evt.wait_timeout_blocking(common::HANG);
+                let r = evt.wait_timeout_blocking(support::HANG);
                 results.lock().unwrap().push(r);
             }
         });
@@ -1086,7 +1086,7 @@ mod event {
         let t3 = c(3);
         ev.set();
         for t in [t1, t2, t3] {
-            finishes("a waiter", t).await.unwrap();
+            within("a waiter", t).await.unwrap();
         }
         let mut r = result.lock().unwrap().clone();
         r.sort_unstable();
@@ -1130,7 +1130,7 @@ mod event {
         ev.set();
         ev.set();
         assert_eq!(ev.__waiter_records(), 1, "released, not yet run");
-        finishes("the waiter", t).await.unwrap();
+        within("the waiter", t).await.unwrap();
         assert_eq!(ev.__waiter_records(), 0);
     }
 }

@@ -3,12 +3,12 @@
 //! cancel safety. CPython ports live in `cpython_lock_tests.rs`, blocking
 //! twins in `blocking.rs`.
 
-mod common;
+mod support;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{Probe, counting_waker, finishes, until, until_blocking};
+use support::{Probe, counting_waker, until, until_blocking, within};
 use tokio::time::timeout;
 use warden::Event;
 
@@ -223,7 +223,7 @@ async fn aborting_a_released_task_before_it_ran() {
     ev.clear();
     a.abort();
     assert!(a.await.unwrap_err().is_cancelled());
-    finishes("b, released by the set", b).await.unwrap();
+    within("b, released by the set", b).await.unwrap();
     assert_eq!(ev.__waiter_records(), 0);
 }
 
@@ -250,14 +250,14 @@ async fn set_then_clear_releases_tasks_and_threads_alike() {
         let timed: Vec<_> = (0..2)
             .map(|_| {
                 let ev = ev.clone();
-                std::thread::spawn(move || ev.wait_timeout_blocking(common::HANG))
+                std::thread::spawn(move || ev.wait_timeout_blocking(support::HANG))
             })
             .collect();
         until("eight waiters", || ev.__waiter_records() == 8).await;
         ev.set();
         ev.clear();
         for t in tasks {
-            finishes("a task waiter", t).await.unwrap();
+            within("a task waiter", t).await.unwrap();
         }
         for t in threads {
             t.join().unwrap();

@@ -3,14 +3,14 @@
 //! data, owned guards). CPython ports live in `cpython_lock_tests.rs`,
 //! blocking twins in `blocking.rs`.
 
-mod common;
+mod support;
 
 use std::fmt::Debug;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use common::{Probe, Rng, counting_waker, finishes, until};
+use support::{Probe, Rng, counting_waker, until, within};
 use tokio::time::timeout;
 use warden::{Lock, LockGuard, OwnedLockGuard};
 
@@ -556,8 +556,8 @@ async fn timeout_while_queued_behind_others_keeps_their_order() {
     });
     until("third queued", || lock.__waiter_records() == 2).await;
     drop(held);
-    finishes("first", first).await.unwrap();
-    finishes("third", third).await.unwrap();
+    within("first", first).await.unwrap();
+    within("third", third).await.unwrap();
     assert_eq!(*lock.acquire().await, vec![1, 3]);
     assert_eq!(lock.__waiter_records(), 0);
 }
@@ -605,7 +605,7 @@ async fn select_dropping_a_granted_acquire_passes_the_lock_on() {
     };
     assert!(queued_next);
     assert!(!got, "the release happens inside the winning branch");
-    finishes("next", next).await.unwrap();
+    within("next", next).await.unwrap();
     assert_eq!(*lock.acquire().await, 10);
     assert_eq!(lock.__waiter_records(), 0);
 }
@@ -633,7 +633,7 @@ async fn aborting_tasks_blocked_in_acquire() {
     assert_eq!(lock.__waiter_records(), 3);
     drop(held);
     for t in kept {
-        finishes("a kept task", t).await.unwrap();
+        within("a kept task", t).await.unwrap();
     }
     assert_eq!(*lock.acquire().await, 3);
     assert!(!lock.locked());
@@ -656,7 +656,7 @@ async fn aborting_a_task_woken_for_the_lock_before_it_ran() {
     drop(held); // frees the lock and wakes `a` to take it ...
     a.abort(); // ... which is cancelled before it can run
     assert!(a.await.unwrap_err().is_cancelled());
-    finishes("b", b).await.unwrap();
+    within("b", b).await.unwrap();
     assert_eq!(*lock.acquire().await, vec!['b']);
     assert_eq!(lock.__waiter_records(), 0);
 }
@@ -673,7 +673,7 @@ async fn timeout_and_select_stress_leave_the_lock_consistent() {
             tokio::spawn(async move {
                 let mut rng = Rng::new(seed);
                 for _ in 0..ROUNDS {
-                    let d = Duration::from_micros(rng.below(40));
+                    let d = rng.micros(40);
                     let guard = match rng.below(3) {
                         0 => timeout(d, lock.acquire()).await.ok(),
                         1 => tokio::select! {
@@ -746,7 +746,7 @@ async fn owned_guard_moves_to_another_task_and_releases_there() {
     })
     .await
     .unwrap();
-    finishes("waiter", waiter).await.unwrap();
+    within("waiter", waiter).await.unwrap();
     assert_eq!(*lock.acquire().await, "main elsewhere waiter");
 }
 
@@ -768,7 +768,7 @@ async fn a_panic_while_holding_the_guard_releases_it_without_poisoning() {
         assert!(crash.await.unwrap_err().is_panic());
         waiter
     };
-    finishes("waiter", waiter).await.unwrap();
+    within("waiter", waiter).await.unwrap();
     assert_eq!(*lock.acquire().await, vec![1, 2, 3]);
     assert!(!lock.locked());
 }
@@ -881,7 +881,7 @@ async fn looping_releaser_lets_the_waiter_in(how: Barge) {
                     true
                 } else {
                     // Handed to the waiter: only now does this task yield.
-                    assert!(started.elapsed() < common::HANG, "hung");
+                    assert!(started.elapsed() < support::HANG, "hung");
                     tokio::task::yield_now().await;
                     false
                 }

@@ -19,22 +19,11 @@ use std::sync::{Arc, OnceLock, Weak};
 use std::task::Poll;
 use std::time::Duration;
 
-use support::{until, until_blocking, within};
+use support::{join_panic, until, until_blocking, within};
 use warden::{
     Barrier, BoundedSemaphore, BrokenBarrierError, Condition, Event, Lock, RLock, Semaphore,
     TooManyReleases,
 };
-
-/// The message of a task's panic.
-fn panic_message(err: tokio::task::JoinError) -> String {
-    assert!(err.is_panic(), "expected a panic, got {err}");
-    let payload = err.into_panic();
-    payload
-        .downcast_ref::<&str>()
-        .map(|s| (*s).to_owned())
-        .or_else(|| payload.downcast_ref::<String>().cloned())
-        .unwrap_or_default()
-}
 
 // ---------------------------------------------------------------------------
 // Guards and permits released by unwinding.
@@ -65,7 +54,7 @@ async fn a_borrowed_lock_guard_held_across_await_is_released_when_its_task_panic
         }
     });
     assert_eq!(
-        panic_message(crash.await.unwrap_err()),
+        join_panic(crash.await.unwrap_err()),
         "boom while holding a borrowed guard"
     );
     within("the waiter after the panic", waiter).await.unwrap();
@@ -111,7 +100,7 @@ async fn nested_rlock_guards_are_all_released_when_the_owner_task_panics() {
         }
     });
     assert_eq!(
-        panic_message(crash.await.unwrap_err()),
+        join_panic(crash.await.unwrap_err()),
         "boom three levels deep"
     );
     within("the waiter after the panic", waiter).await.unwrap();
@@ -246,7 +235,7 @@ async fn a_task_panicking_while_it_waits_on_every_primitive_leaves_no_trace() {
             .await;
         }
     });
-    assert!(panic_message(crash.await.unwrap_err()).contains("boom while waiting on everything"));
+    assert!(join_panic(crash.await.unwrap_err()).contains("boom while waiting on everything"));
     assert_eq!(lock.__waiter_records(), 0);
     assert_eq!(sem.__waiter_records(), 0);
     assert_eq!(event.__waiter_records(), 0);
@@ -405,7 +394,7 @@ async fn a_panicking_action_breaks_only_its_generation_for_tasks_and_threads() {
                     leader: r.is_leader(),
                 },
                 Ok(Err(BrokenBarrierError)) => Party::Broken,
-                Err(e) => Party::Panicked(panic_message(e)),
+                Err(e) => Party::Panicked(join_panic(e)),
             });
         }
         let panicked: Vec<_> = outcomes
@@ -543,7 +532,7 @@ async fn a_predicate_panicking_after_a_notification_releases_the_lock() {
     *lock.acquire().await = 1;
     cond.notify_all();
     assert_eq!(
-        panic_message(crash.await.unwrap_err()),
+        join_panic(crash.await.unwrap_err()),
         "predicate exploded on the re-check"
     );
     assert!(

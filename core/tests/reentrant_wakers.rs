@@ -8,9 +8,9 @@
 //! dedicated tests at the end.)
 //!
 //! A regression deadlocks the scenario's thread; the test then fails after
-//! [`common::HANG`] instead of hanging (the deadline never decides a pass).
+//! [`support::HANG`] instead of hanging (the deadline never decides a pass).
 
-mod common;
+mod support;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -112,7 +112,7 @@ fn no_deadlock(what: &str, scenario: impl FnOnce() + Send + 'static) {
         scenario();
         let _ = done_tx.send(());
     });
-    match done_rx.recv_timeout(common::HANG) {
+    match done_rx.recv_timeout(support::HANG) {
         Ok(()) => thread.join().unwrap(),
         Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
             std::panic::resume_unwind(thread.join().unwrap_err())

@@ -1,7 +1,7 @@
 //! `RLock`: re-entry per task, exclusion between tasks, ports of `CPython`'s
 //! `RLockTests` (`Lib/test/lock_tests.py`).
 
-mod common;
+mod support;
 
 use std::cell::RefCell;
 use std::sync::Arc;
@@ -286,7 +286,7 @@ where
             hold.await.unwrap_or(());
         }
     });
-    common::until("the holder holds", || rl.locked()).await;
+    support::until("the holder holds", || rl.locked()).await;
     let b2_in = Arc::new(warden::Event::new());
     let b1: Branch = {
         let (rl, b2_in) = (rl.clone(), b2_in.clone());
@@ -312,10 +312,10 @@ where
             rl.acquire().await.load(Ordering::SeqCst)
         }
     });
-    common::until("both branches queued", || rl.__waiter_records() == 2).await;
+    support::until("both branches queued", || rl.__waiter_records() == 2).await;
     release.send(()).unwrap();
     holder.await.unwrap();
-    let inside = common::finishes("the queued branches of one task", branches)
+    let inside = support::within("the queued branches of one task", branches)
         .await
         .unwrap();
     assert_eq!(inside, 2);
@@ -370,8 +370,8 @@ fn two_queued_behind_a_thread(
 fn the_granted_branch_wakes_its_queued_sibling_which_reenters() {
     let rl = Arc::new(RLock::new(()));
     let (release, holder) = two_queued_behind_a_thread(&rl);
-    let mut b1 = common::Probe::new(rl.acquire());
-    let mut b2 = common::Probe::new(rl.acquire());
+    let mut b1 = support::Probe::new(rl.acquire());
+    let mut b2 = support::Probe::new(rl.acquire());
     b1.pending();
     b2.pending();
     release.send(()).unwrap();
@@ -390,8 +390,8 @@ fn the_granted_branch_wakes_its_queued_sibling_which_reenters() {
 fn a_sibling_cancelled_after_the_owner_was_granted_changes_nothing() {
     let rl = Arc::new(RLock::new(()));
     let (release, holder) = two_queued_behind_a_thread(&rl);
-    let mut b1 = common::Probe::new(rl.acquire());
-    let mut b2 = common::Probe::new(rl.acquire());
+    let mut b1 = support::Probe::new(rl.acquire());
+    let mut b2 = support::Probe::new(rl.acquire());
     b1.pending();
     b2.pending();
     release.send(()).unwrap();
@@ -407,8 +407,8 @@ fn a_sibling_cancelled_after_the_owner_was_granted_changes_nothing() {
 fn the_granted_branch_cancelled_before_it_ran_passes_the_lock_to_its_sibling() {
     let rl = Arc::new(RLock::new(()));
     let (release, holder) = two_queued_behind_a_thread(&rl);
-    let mut b1 = common::Probe::new(rl.acquire());
-    let mut b2 = common::Probe::new(rl.acquire());
+    let mut b1 = support::Probe::new(rl.acquire());
+    let mut b2 = support::Probe::new(rl.acquire());
     b1.pending();
     b2.pending();
     release.send(()).unwrap();

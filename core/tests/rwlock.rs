@@ -4,16 +4,16 @@
 //! safety at every await point, `downgrade`, `Debug`, the data-owning
 //! surface, the blocking twins, and executors other than tokio.
 
-mod common;
+mod support;
 
 use std::fmt::Debug;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
-use common::{Probe, Rng, counting_waker, finishes, until, until_blocking};
+use support::{Probe, Rng, counting_waker, until, until_blocking, within};
 #[cfg(feature = "tokio")]
-use common::{panic_message, panic_on_worker};
+use support::{panic_message, panic_on_worker};
 use tokio::time::timeout;
 use warden::{
     OwnedRwLockReadGuard, OwnedRwLockWriteGuard, RwLock, RwLockReadGuard, RwLockWriteGuard,
@@ -640,7 +640,7 @@ async fn timeout_on_a_write_gives_up_cleanly_and_readers_behind_it_get_in() {
     });
     until("the reader queued", || rw.__waiter_records() == 2).await;
     assert!(!writer.await.unwrap(), "timed out");
-    assert_eq!(finishes("the reader", reader).await.unwrap(), 0);
+    assert_eq!(within("the reader", reader).await.unwrap(), 0);
     drop(reading);
     assert_eq!(rw.__waiter_records(), 0);
     assert!(rw.try_write().is_some());
@@ -690,7 +690,7 @@ async fn aborting_tasks_blocked_in_read_and_write() {
     assert_eq!(rw.__waiter_records(), 4);
     drop(held);
     for t in kept {
-        finishes("a kept task", t).await.unwrap();
+        within("a kept task", t).await.unwrap();
     }
     // Writers were tasks 0, 3, 6; of those only 3 was kept.
     assert_eq!(*rw.read().await, 1);
@@ -713,7 +713,7 @@ async fn aborting_a_task_handed_the_lock_before_it_ran() {
     drop(held); // hands the lock to `a` ...
     a.abort(); // ... which is cancelled before it can run
     assert!(a.await.unwrap_err().is_cancelled());
-    finishes("b", b).await.unwrap();
+    within("b", b).await.unwrap();
     assert_eq!(*rw.read().await, vec!['b']);
     assert_eq!(rw.__waiter_records(), 0);
 }
@@ -732,7 +732,7 @@ async fn timeout_and_select_stress_leave_the_lock_consistent() {
             tokio::spawn(async move {
                 let mut rng = Rng::new(seed);
                 for _ in 0..ROUNDS {
-                    let d = Duration::from_micros(rng.below(40));
+                    let d = Duration::from_micros(u64::try_from(rng.below(40)).unwrap());
                     if rng.below(4) == 0 {
                         let guard = match rng.below(3) {
                             0 => timeout(d, rw.write()).await.ok(),
@@ -840,7 +840,7 @@ async fn readers_really_overlap() {
         })
         .collect();
     for r in readers {
-        finishes("a reader", r).await.unwrap();
+        within("a reader", r).await.unwrap();
     }
 }
 
@@ -859,7 +859,7 @@ async fn a_panic_while_holding_a_guard_releases_it_without_poisoning() {
         panic!("boom while writing");
     });
     assert!(crash.await.unwrap_err().is_panic());
-    assert_eq!(finishes("reader", reader).await.unwrap(), 2);
+    assert_eq!(within("reader", reader).await.unwrap(), 2);
 
     let r = rw.clone().read_owned().await;
     let crash = tokio::spawn(async move {
@@ -918,7 +918,7 @@ async fn threads_and_tasks_share_one_queue() {
     drop(held);
     thread_writer.join().unwrap();
     assert_eq!(
-        finishes("the reader", task_reader).await.unwrap(),
+        within("the reader", task_reader).await.unwrap(),
         ["thread"],
         "the thread queued first, so it wrote first"
     );
@@ -1000,7 +1000,7 @@ async fn blocking_twins_that_need_not_wait_work_on_a_worker_and_in_spawn_blockin
     });
     until("spawn_blocking queued", || rw.__waiter_records() == 1).await;
     drop(held);
-    assert_eq!(finishes("spawn_blocking", blocked).await.unwrap(), 1);
+    assert_eq!(within("spawn_blocking", blocked).await.unwrap(), 1);
 }
 
 // ---------------------------------------------------------------------------
@@ -1099,7 +1099,7 @@ async fn looping_task_lets_the_waiter_in(how: Looper) {
                 };
                 if !got {
                     // Handed to the waiter: only now does this task yield.
-                    assert!(started.elapsed() < common::HANG, "hung");
+                    assert!(started.elapsed() < support::HANG, "hung");
                     tokio::task::yield_now().await;
                 }
                 got

@@ -4,14 +4,14 @@
 //! `MAX_PERMITS`, overflow). CPython ports live in `cpython_lock_tests.rs`,
 //! blocking twins in `blocking.rs`.
 
-mod common;
+mod support;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use common::{Probe, Rng, finishes, panic_message, poll_once, until};
+use support::{Probe, Rng, panic_message, poll_once, until, within};
 use tokio::time::timeout;
 use warden::{OwnedSemaphorePermit, Semaphore, SemaphorePermit};
 
@@ -470,7 +470,7 @@ async fn aborting_tasks_blocked_in_acquire_many() {
     assert_eq!(sem.__waiter_records(), 4);
     sem.release(2); // 4 permits: enough for each remaining task in turn
     for t in kept {
-        finishes("a kept task", t).await.unwrap();
+        within("a kept task", t).await.unwrap();
     }
     assert_eq!(done.load(Ordering::SeqCst), 4);
     assert_eq!(sem.available_permits(), 4);
@@ -491,8 +491,8 @@ async fn aborting_a_task_granted_permits_before_it_ran() {
     sem.release(2); // granted to `a`, which has not run yet
     a.abort();
     assert!(a.await.unwrap_err().is_cancelled());
-    finishes("b", b).await.unwrap();
-    finishes("c", c).await.unwrap();
+    within("b", b).await.unwrap();
+    within("c", c).await.unwrap();
     assert_eq!(sem.available_permits(), 0, "b and c forgot one each");
     assert_eq!(sem.__waiter_records(), 0);
 }
@@ -508,8 +508,8 @@ async fn cancellation_stress_never_leaks_or_overcommits() {
             tokio::spawn(async move {
                 let mut rng = Rng::new(seed + 100);
                 for _ in 0..300 {
-                    let n = 1 + usize::try_from(rng.below(3)).unwrap();
-                    let d = Duration::from_micros(rng.below(40));
+                    let n = 1 + rng.below(3);
+                    let d = rng.micros(40);
                     let permit = match rng.below(3) {
                         0 => timeout(d, sem.acquire_many(n)).await.ok(),
                         1 => tokio::select! {
@@ -530,7 +530,7 @@ async fn cancellation_stress_never_leaks_or_overcommits() {
         })
         .collect();
     for t in tasks {
-        finishes("a stress task", t).await.unwrap();
+        within("a stress task", t).await.unwrap();
     }
     assert_eq!(sem.available_permits(), PERMITS);
     assert_eq!(sem.__waiter_records(), 0);
@@ -556,7 +556,7 @@ async fn permits_held_across_await_in_spawned_tasks() {
         })
         .collect();
     for t in tasks {
-        finishes("a task", t).await.unwrap();
+        within("a task", t).await.unwrap();
     }
     assert!(peak.load(Ordering::SeqCst) <= 3);
     assert_eq!(sem.available_permits(), 3);

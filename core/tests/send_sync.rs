@@ -8,7 +8,7 @@
 //! Plus: tasks holding guards across `.await` can be spawned on a
 //! multi-thread runtime, and the primitives are at most two words.
 
-mod common;
+mod support;
 
 use std::cell::Cell;
 use std::rc::Rc;
@@ -270,7 +270,7 @@ async fn tasks_holding_guards_across_await_spawn_on_a_multi_thread_runtime() {
         .collect();
     ev.set();
     for t in tasks {
-        common::finishes("a task holding guards", t).await.unwrap();
+        support::within("a task holding guards", t).await.unwrap();
     }
     assert_eq!(lock.acquire().await.get(), 8);
     assert_eq!(rw.read().await.len(), 5);

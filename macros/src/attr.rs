@@ -1,13 +1,15 @@
 //! Step 1: the attributes. Reads `#[guarded(...)]`'s own arguments, the
-//! struct's attributes (which of them the generated structs inherit) and
-//! each field's `#[guarded(lock)]` / `#[condition(lock)]`, keeping a
-//! reference to every original attribute so errors can point at it.
+//! struct's attributes (which of them the generated structs inherit, and
+//! its derives split into those the expansion writes out and those that
+//! stay on the struct) and each field's `#[guarded(lock)]` /
+//! `#[condition(lock)]`, keeping a reference to every original attribute so
+//! errors can point at it.
 
 use crate::error::{Errors, format_err};
 use proc_macro2::{Span, TokenStream};
 use syn::parse::{ParseStream, Parser};
 use syn::punctuated::Punctuated;
-use syn::{Attribute, Ident, Lit, Meta, Path, Token, bracketed, parenthesized};
+use syn::{Attribute, Ident, Lit, Meta, Path, Token, bracketed, parenthesized, parse_quote};
 
 /// The arguments of `#[guarded(...)]` on the struct.
 #[derive(Default)]
@@ -37,8 +39,14 @@ pub enum Constructor {
 /// The struct-level attributes `#[guarded]` cares about.
 #[derive(Default)]
 pub struct StructAttrs<'a> {
-    /// `#[derive(..)]`.
-    pub derives: Vec<&'a Attribute>,
+    /// The struct's `#[derive(..)]`s, minus `Debug` and `Default`: they
+    /// stay on the struct.
+    pub derives: Vec<Attribute>,
+    /// The `Debug` derive path as written: the expansion implements it for
+    /// the struct and `Init`, and derives it for the data structs.
+    pub debug: Option<Path>,
+    /// The `Default` derive path as written, likewise.
+    pub default: Option<Path>,
     /// `#[cfg(..)]` (the struct is conditional): forwarded to every
     /// generated item.
     pub cfgs: Vec<&'a Attribute>,
@@ -178,7 +186,7 @@ pub fn struct_attrs<'a>(attrs: &'a [Attribute], errors: &mut Errors) -> StructAt
     let mut out = StructAttrs::default();
     for attr in attrs {
         if attr.path().is_ident("derive") {
-            out.derives.push(attr);
+            split_derive(attr, &mut out, errors);
         } else if attr.path().is_ident("cfg") {
             out.cfgs.push(attr);
         } else if is_guarded(attr) {
@@ -189,6 +197,64 @@ pub fn struct_attrs<'a>(attrs: &'a [Attribute], errors: &mut Errors) -> StructAt
         }
     }
     out
+}
+
+/// Takes `Debug` and `Default` out of one `#[derive(..)]` into `out`,
+/// keeping the rest of it (if any) in `out.derives`.
+fn split_derive(attr: &Attribute, out: &mut StructAttrs<'_>, errors: &mut Errors) {
+    let paths = match attr.parse_args_with(Punctuated::<Path, Token![,]>::parse_terminated) {
+        Ok(paths) => paths,
+        Err(error) => return errors.push(error),
+    };
+    let rest: Vec<&Path> = paths
+        .iter()
+        .filter(|path| {
+            if is_std_derive(path, "Debug", "fmt") {
+                out.debug = Some((*path).clone());
+                false
+            } else if is_std_derive(path, "Default", "default") {
+                out.default = Some((*path).clone());
+                false
+            } else {
+                true
+            }
+        })
+        .collect();
+    if !rest.is_empty() {
+        let mut kept = attr.clone();
+        kept.meta = parse_quote!(derive(#(#rest),*));
+        out.derives.push(kept);
+    }
+}
+
+/// Whether a derive path is the standard library's `name` (`Debug`,
+/// `std::fmt::Debug`, `::core::fmt::Debug`, ...).
+fn is_std_derive(path: &Path, name: &str, module: &str) -> bool {
+    let segments: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
+    match segments.as_slice() {
+        [only] => only == name,
+        [krate, m, last] => (krate == "std" || krate == "core") && m == module && last == name,
+        _ => false,
+    }
+}
+
+/// Whether `attr` means the same on any struct: docs, `cfg`, lint levels
+/// (and a `cfg_attr` of those). Other attributes on a field are helpers of
+/// the derives of the struct it is in.
+pub fn is_plain(attr: &Attribute) -> bool {
+    fn plain(path: &Path) -> bool {
+        ["doc", "cfg", "allow", "warn", "deny", "forbid", "expect"]
+            .iter()
+            .any(|name| path.is_ident(name))
+    }
+    if attr.path().is_ident("cfg_attr") {
+        let Ok(metas) = attr.parse_args_with(Punctuated::<Meta, Token![,]>::parse_terminated)
+        else {
+            return false;
+        };
+        return metas.iter().skip(1).all(|meta| plain(meta.path()));
+    }
+    plain(attr.path())
 }
 
 /// Sorts a field's attributes and parses its `#[guarded(lock)]` and

@@ -1,8 +1,9 @@
-//! Step 4: the expansion. Turns a checked [`Input`] into the rewritten
-//! struct, one data struct per lock, the `Init` struct, the constructor and
-//! `From`, the struct's own `Debug`/`Default`, and the hidden items that
-//! check the lock types and record the lock order. Generated code names
-//! warden only through the crate path of [`krate`](crate::krate).
+//! Step 4: the expansion. Renders the [`Plan`] of a checked [`Input`]: the
+//! rewritten struct, one data struct per lock, the `Init` struct, the
+//! constructor and `From`, the struct's own `Debug`/`Default`, and the
+//! hidden items that check the lock types and record the lock order.
+//! Generated code names warden only through the crate path of
+//! [`krate`](crate::krate).
 //!
 //! # One error for a wrong lock type
 //!
@@ -30,21 +31,18 @@
 //! again, and the pass tests exercise it in `const`, `static` and run-time
 //! construction.
 
-use crate::ast::Input;
+use crate::ast::{Field, Input};
 use crate::attr::{self, Constructor};
 use crate::error::Errors;
+use crate::fallback;
+use crate::generics::{self, replace_self, respan};
 use crate::krate;
-use crate::validate::{self, KNOWN_LOCKS, Plan};
-use proc_macro2::{Group, Ident, Span, TokenStream, TokenTree};
+use crate::names::{self, unraw};
+use crate::validate::{self, KNOWN_LOCKS, LockPlan, Plan};
+use proc_macro2::{Ident, Span, TokenStream};
 use quote::{ToTokens, format_ident, quote, quote_spanned};
-use std::collections::HashSet;
-use syn::punctuated::Punctuated;
 use syn::spanned::Spanned;
-use syn::visit::{self, Visit};
-use syn::{
-    Attribute, GenericArgument, GenericParam, Generics, Item, Path, PathArguments, Token, Type,
-    WhereClause, parse_quote,
-};
+use syn::{GenericArgument, Item, PathArguments, Type, WhereClause, parse_quote};
 
 /// The entry point: `#[guarded]`'s arguments and the item it sits on, to
 /// the expanded tokens (with any errors as `compile_error!`s in front).
@@ -58,11 +56,11 @@ pub fn guarded(args: TokenStream, input: TokenStream) -> TokenStream {
     let tokens = match Input::from_item(&item, args, &mut errors) {
         Ok(input) => {
             let plan = validate::check(&input, &mut errors);
-            Expansion::new(&input, &plan, &mut errors).into_tokens()
+            Expansion::new(&input, &plan).into_tokens()
         }
         Err(error) => {
             errors.push(error);
-            fallback(item)
+            fallback::expand(item)
         }
     };
     // The one place errors become tokens.
@@ -107,54 +105,22 @@ fn allow_list() -> TokenStream {
     }
 }
 
-/// What is emitted for an item the macro cannot expand (an enum, a tuple
-/// struct, ...): the item itself, minus the `#[guarded(..)]` and
-/// `#[condition(..)]` attributes on its fields, so the rest of the crate
-/// still sees the type.
-fn fallback(mut item: Item) -> TokenStream {
-    let strip = |field: &mut syn::Field| {
-        field
-            .attrs
-            .retain(|a| !attr::is_guarded(a) && !attr::is_condition(a));
-    };
-    match &mut item {
-        Item::Struct(item) => item.fields.iter_mut().for_each(strip),
-        Item::Enum(item) => item
-            .variants
-            .iter_mut()
-            .flat_map(|v| v.fields.iter_mut())
-            .for_each(strip),
-        Item::Union(item) => item.fields.named.iter_mut().for_each(strip),
-        _ => {}
-    }
-    item.into_token_stream()
+/// What a field that stays in the struct is, for the items written field
+/// by field.
+#[derive(Clone, Copy)]
+enum Role<'p> {
+    /// A lock field.
+    Lock(&'p LockPlan),
+    /// A `#[condition(..)]` field, bound to this lock.
+    Condition(&'p LockPlan),
+    /// Any other field that is not guarded.
+    Plain,
 }
 
-/// One lock field, what it guards and what waits with it.
-struct LockPlan {
-    /// Index of the lock field.
-    field: usize,
-    /// Indices of the fields it guards, in declaration order.
-    guarded: Vec<usize>,
-    /// Indices of its `#[condition(..)]` fields.
-    conditions: Vec<usize>,
-    /// The generated data struct's name, `{Struct}{Field}`.
-    data: Ident,
-    /// The lock field's type in the struct: the written path with the data
-    /// struct as its argument, or `Guarded<L, Data>`.
-    ty: TokenStream,
-    /// Whether `ty` is the rewritten path (so impls assume `With<D> = ty`).
-    rewritten: bool,
-    /// The type parameters and lifetimes of the struct its fields do not
-    /// name: the data struct's `PhantomData` marker.
-    unused: Vec<TokenStream>,
-}
-
-/// Everything the expansion needs, worked out once.
+/// The plan, and what every rendered item names.
 struct Expansion<'a> {
     input: &'a Input<'a>,
     plan: &'a Plan,
-    locks: Vec<LockPlan>,
     /// `::warden`, or what `crate = ...` / the manifest says.
     krate: TokenStream,
     /// `Bank<'a, K, V>`: what `Self` means in a field's type.
@@ -163,12 +129,6 @@ struct Expansion<'a> {
     init: Ident,
     /// The constructor's name, if any.
     new: Option<Ident>,
-    /// The struct's `#[derive]`s, minus `Debug` and `Default`.
-    outer_derives: Vec<Attribute>,
-    /// The `Debug` / `Default` derive paths as written (implemented here
-    /// for the struct and `Init`, derived for the data structs).
-    debug: Option<Path>,
-    default: Option<Path>,
 }
 
 /// The name of the `PhantomData` field of a data struct whose fields do not
@@ -176,77 +136,46 @@ struct Expansion<'a> {
 const MARKER: &str = "__warden_unused_params";
 
 impl<'a> Expansion<'a> {
-    fn new(input: &'a Input<'a>, plan: &'a Plan, errors: &mut Errors) -> Self {
+    fn new(input: &'a Input<'a>, plan: &'a Plan) -> Self {
         let item = input.original;
         let ident = &item.ident;
         let (_, ty_generics, _) = item.generics.split_for_impl();
-        let self_ty = quote!(#ident #ty_generics);
-        let krate = krate::path(input.args.krate.as_ref());
-
-        let locks = lock_plans(input, plan, &krate, &self_ty);
-
-        let (mut debug, mut default) = (None, None);
-        let mut outer_derives = Vec::new();
-        for attr in &input.attrs.derives {
-            let paths = match attr.parse_args_with(Punctuated::<Path, Token![,]>::parse_terminated)
-            {
-                Ok(paths) => paths,
-                Err(error) => {
-                    errors.push(error);
-                    continue;
-                }
-            };
-            let rest: Vec<&Path> = paths
-                .iter()
-                .filter(|path| {
-                    if is_std_derive(path, "Debug", "fmt") {
-                        debug = Some((*path).clone());
-                        false
-                    } else if is_std_derive(path, "Default", "default") {
-                        default = Some((*path).clone());
-                        false
-                    } else {
-                        true
-                    }
-                })
-                .collect();
-            if !rest.is_empty() {
-                let mut kept = (*attr).clone();
-                kept.meta = parse_quote!(derive(#(#rest),*));
-                outer_derives.push(kept);
-            }
-        }
-
-        let new = match &input.args.new {
-            Constructor::Default => Some(Ident::new("new", Span::call_site())),
-            Constructor::Named(name) => Some(name.clone()),
-            Constructor::None => None,
-        };
-
         Expansion {
             input,
             plan,
-            locks,
-            krate,
-            self_ty,
-            init: format_ident!("{}Init", ident, span = ident.span()),
-            new,
-            outer_derives,
-            debug,
-            default,
+            krate: krate::path(input.args.krate.as_ref()),
+            self_ty: quote!(#ident #ty_generics),
+            init: names::init_struct(ident),
+            new: match &input.args.new {
+                Constructor::Default => Some(Ident::new("new", Span::call_site())),
+                Constructor::Named(name) => Some(name.clone()),
+                Constructor::None => None,
+            },
         }
     }
 
-    fn lock_of(&self, field: usize) -> Option<&LockPlan> {
-        self.locks.iter().find(|l| l.field == field)
-    }
-
-    fn lock_for(&self, index: Option<usize>) -> Option<&LockPlan> {
-        index.and_then(|j| self.lock_of(j))
-    }
-
-    fn is_guarded(&self, field: usize) -> bool {
-        self.plan.guarded_by[field].is_some()
+    /// The fields that stay in the struct (every field but the guarded
+    /// ones), each with its role: the loop of every item written field by
+    /// field.
+    fn kept_fields(&self) -> impl Iterator<Item = (&'a Field<'a>, Role<'a>)> {
+        let (input, plan) = (self.input, self.plan);
+        input
+            .fields
+            .iter()
+            .enumerate()
+            .filter_map(move |(i, field)| {
+                if plan.guarded_by[i].is_some() {
+                    return None;
+                }
+                let role = if let Some(lock) = plan.lock(i) {
+                    Role::Lock(lock)
+                } else if let Some(lock) = plan.condition_of[i].and_then(|j| plan.lock(j)) {
+                    Role::Condition(lock)
+                } else {
+                    Role::Plain
+                };
+                Some((field, role))
+            })
     }
 
     /// `BankLock<'a, K>`, as a type.
@@ -256,17 +185,49 @@ impl<'a> Expansion<'a> {
         quote!(#data #ty_generics)
     }
 
+    /// The lock field's type in the struct: the written path with the data
+    /// struct as its argument, or `Guarded<L, Data>` (see the module docs);
+    /// and whether it is the rewritten path (so impls assume `With<Data>`
+    /// is it).
+    fn lock_ty(&self, lock: &LockPlan) -> (TokenStream, bool) {
+        let field = &self.input.fields[lock.field];
+        let written = &field.original.ty;
+        let data_ty = self.data_ty(lock);
+        let rewrite = if field.attrs.cfgs.is_empty() {
+            rewrite_lock(written, &data_ty)
+        } else {
+            None // see `where_clause`: a conditional lock is not assumed
+        };
+        // Spanned at the written type, where errors about it belong.
+        let span = type_name_span(written);
+        if let Some(ty) = rewrite {
+            (respan(ty, span), true)
+        } else {
+            let krate = &self.krate;
+            (
+                quote_spanned!(span=> #krate::__private::Guarded<#written, #data_ty>),
+                false,
+            )
+        }
+    }
+
     /// `tokens` with `Self` spelled out as the struct's type.
     fn no_self(&self, tokens: impl ToTokens) -> TokenStream {
         replace_self(tokens.to_token_stream(), &self.self_ty)
     }
 
-    /// The field as written, with only the attributes that move with it
-    /// and `Self` spelled out in its type.
-    fn moved_field(&self, field: usize) -> syn::Field {
-        let field = &self.input.fields[field];
+    /// The field as written, with only the attributes that move with it.
+    fn as_written(field: &Field<'_>) -> syn::Field {
         let mut out = field.original.clone();
         out.attrs = field.attrs.kept.iter().map(|a| (*a).clone()).collect();
+        out
+    }
+
+    /// The field as written, for another struct: with only the attributes
+    /// that move with it and `Self` spelled out in its type.
+    fn moved_field(&self, field: usize) -> syn::Field {
+        let field = &self.input.fields[field];
+        let mut out = Self::as_written(field);
         out.ty = Type::Verbatim(self.no_self(&field.original.ty));
         out
     }
@@ -293,15 +254,15 @@ impl<'a> Expansion<'a> {
         let krate = &self.krate;
         let mut generics = self.input.original.generics.clone();
         let where_clause = generics.make_where_clause();
-        for lock in &self.locks {
+        for lock in &self.plan.locks {
             let field = &self.input.fields[lock.field];
             if !field.attrs.cfgs.is_empty() {
                 continue; // its types may not exist: see `new`'s body
             }
             let ty = &field.original.ty;
             let data_ty = self.data_ty(lock);
-            let field_ty = &lock.ty;
-            where_clause.predicates.push(if lock.rewritten {
+            let (field_ty, rewritten) = self.lock_ty(lock);
+            where_clause.predicates.push(if rewritten {
                 parse_quote! {
                     for<'__warden> #ty: #krate::__private::GuardedLock<With<#data_ty> = #field_ty>
                 }
@@ -334,14 +295,15 @@ impl<'a> Expansion<'a> {
 
     fn into_tokens(self) -> TokenStream {
         let outer = self.outer_struct();
-        let data = self.locks.iter().map(|lock| self.data_struct(lock));
+        let data = self.plan.locks.iter().map(|lock| self.data_struct(lock));
         let init = self.init_struct();
         let check = self.check_struct();
         let constructors = self.constructors();
-        let debug = self.debug.as_ref().map(|_| self.debug_impls());
-        let default = self.default.as_ref().map(|_| self.default_impls());
+        let attrs = &self.input.attrs;
+        let debug = attrs.debug.as_ref().map(|_| self.debug_impls());
+        let default = attrs.default.as_ref().map(|_| self.default_impls());
         let order = self.order();
-        let cfgs = &self.input.attrs.cfgs;
+        let cfgs = &attrs.cfgs;
         quote! {
             #outer
             #(#data)*
@@ -362,33 +324,26 @@ impl<'a> Expansion<'a> {
     fn outer_struct(&self) -> TokenStream {
         let item = self.input.original;
         let krate = &self.krate;
-        let fields = self
-            .input
-            .fields
-            .iter()
-            .enumerate()
-            .filter_map(|(i, field)| {
-                if self.is_guarded(i) {
-                    return None;
-                }
-                let mut out = field.original.clone();
-                out.attrs = field.attrs.kept.iter().map(|a| (*a).clone()).collect();
-                if let Some(lock) = self.lock_of(i) {
-                    out.ty = Type::Verbatim(lock.ty.clone());
-                } else if let Some(lock) = self.lock_for(self.plan.condition_of[i]) {
+        let fields = self.kept_fields().map(|(field, role)| {
+            let mut out = Self::as_written(field);
+            match role {
+                Role::Lock(lock) => out.ty = Type::Verbatim(self.lock_ty(lock).0),
+                Role::Condition(lock) => {
                     let data_ty = self.data_ty(lock);
                     let span = type_name_span(&field.original.ty);
                     out.ty = Type::Verbatim(quote_spanned! {span=>
                         #krate::BoundCondition<#data_ty>
                     });
                 }
-                Some(out)
-            });
+                Role::Plain => {}
+            }
+            out
+        });
         let attrs = item
             .attrs
             .iter()
             .filter(|a| !attr::is_guarded(a) && !a.path().is_ident("derive"));
-        let derives = &self.outer_derives;
+        let derives = &self.input.attrs.derives;
         let vis = &item.vis;
         let ident = &item.ident;
         let generics = &item.generics;
@@ -438,10 +393,9 @@ impl<'a> Expansion<'a> {
             quote!(#name: ::core::marker::PhantomData<fn() -> (#(#unused,)*)>,)
         });
         let cfgs = self.input.attrs.cfgs.iter().chain(&lock_field.attrs.cfgs);
-        let derives = self
-            .debug
-            .iter()
-            .chain(&self.default)
+        let attrs = &self.input.attrs;
+        let derives = (attrs.debug.iter())
+            .chain(&attrs.default)
             .map(|path| quote!(#[derive(#path)]));
         let data_attrs = self.input.args.data.iter().map(|meta| quote!(#[#meta]));
         let data = &lock.data;
@@ -476,7 +430,7 @@ impl<'a> Expansion<'a> {
             let mut field = self.moved_field(i);
             // Helper attributes of derives (`#[serde(skip)]`) belong to the
             // struct the field is in; `Init` derives nothing.
-            field.attrs.retain(is_plain_attribute);
+            field.attrs.retain(attr::is_plain);
             let by = self.plan.guarded_by[i].or(self.plan.condition_of[i]);
             if let Some(lock) = by {
                 let lock_cfgs = &self.input.fields[lock].attrs.cfgs;
@@ -504,10 +458,10 @@ impl<'a> Expansion<'a> {
     /// at the written type (see the module docs).
     fn check_struct(&self) -> TokenStream {
         let krate = &self.krate;
-        let fields = self.locks.iter().flat_map(|lock| {
+        let fields = self.plan.locks.iter().flat_map(|lock| {
             let field = &self.input.fields[lock.field];
             let ty = &field.original.ty;
-            let name = format_ident!("lock_{}", validate::unraw(field.ident));
+            let name = format_ident!("lock_{}", unraw(field.ident));
             let cfgs = &field.attrs.cfgs;
             let check = quote_spanned! {type_name_span(ty)=>
                 ::core::marker::PhantomData<#krate::__private::Guarded<#ty, ()>>
@@ -516,7 +470,7 @@ impl<'a> Expansion<'a> {
             let conditions = lock.conditions.iter().map(move |&c| {
                 let field = &self.input.fields[c];
                 let ty = &field.original.ty;
-                let name = format_ident!("condition_{}", validate::unraw(field.ident));
+                let name = format_ident!("condition_{}", unraw(field.ident));
                 let cfgs = &field.attrs.cfgs;
                 let check = quote_spanned! {type_name_span(ty)=>
                     ::core::marker::PhantomData<#krate::__private::Bound<#ty, ()>>
@@ -525,19 +479,7 @@ impl<'a> Expansion<'a> {
             });
             std::iter::once(lock_check).chain(conditions)
         });
-        let generics = &self.input.original.generics;
-        let all: Vec<TokenStream> = generics
-            .params
-            .iter()
-            .filter_map(|param| match param {
-                GenericParam::Type(p) => Some(p.ident.to_token_stream()),
-                GenericParam::Lifetime(p) => {
-                    let lifetime = &p.lifetime;
-                    Some(quote!(&#lifetime ()))
-                }
-                GenericParam::Const(_) => None,
-            })
-            .collect();
+        let all = generics::as_types(&self.input.original.generics, |_| true);
         let (params, where_clause) = self.copied_generics();
         quote! {
             #[allow(dead_code, non_snake_case)]
@@ -555,21 +497,14 @@ impl<'a> Expansion<'a> {
         let init = &self.init;
         let (_, ty_generics, _) = self.input.original.generics.split_for_impl();
         let read = |name: &Ident| quote!(::core::ptr::read(&raw const (*init).#name));
-        let values = self
-            .input
-            .fields
-            .iter()
-            .enumerate()
-            .filter_map(|(i, field)| {
-                if self.is_guarded(i) {
-                    return None;
-                }
-                let name = field.ident;
-                let cfgs = &field.attrs.cfgs;
-                let value = if let Some(lock) = self.lock_of(i) {
+        let values = self.kept_fields().map(|(field, role)| {
+            let name = field.ident;
+            let cfgs = &field.attrs.cfgs;
+            let ty = &field.original.ty;
+            let value = match role {
+                Role::Lock(lock) => {
                     let data = &lock.data;
                     let data_ty = self.data_ty(lock);
-                    let ty = &field.original.ty;
                     let moved = lock.guarded.iter().map(|&g| {
                         let guarded = &self.input.fields[g];
                         let g_name = guarded.ident;
@@ -584,16 +519,16 @@ impl<'a> Expansion<'a> {
                     quote! {
                         #krate::__private::wrap::<#ty, #data_ty>(#data { #(#moved,)* #marker })
                     }
-                } else if let Some(lock) = self.lock_for(self.plan.condition_of[i]) {
+                }
+                Role::Condition(lock) => {
                     let data_ty = self.data_ty(lock);
-                    let ty = &field.original.ty;
                     let value = read(name);
                     quote!(#krate::__private::bind::<#ty, #data_ty>(#value))
-                } else {
-                    read(name)
-                };
-                Some(quote!(#(#cfgs)* #name: #value))
-            });
+                }
+                Role::Plain => read(name),
+            };
+            quote!(#(#cfgs)* #name: #value)
+        });
         quote! {
             let init = ::core::mem::ManuallyDrop::new(init);
             let init: *const #init #ty_generics = (&raw const init).cast();
@@ -653,132 +588,122 @@ impl<'a> Expansion<'a> {
         }
     }
 
-    /// `#[derive(Debug)]` of the struct and of `Init`, written out: the
-    /// struct's reaches lock fields through `GuardedLock` and assumes the
-    /// data structs are `Debug` (their own derive reports a field that is
-    /// not, once); `Init`'s assumes every field is (the struct's or a data
-    /// struct's derive reports it).
-    fn debug_impls(&self) -> TokenStream {
+    /// A derive of the struct and of `Init`, written out (`Debug`,
+    /// `Default`): `trait_path` implemented for both, with the items
+    /// `body` for the struct and `init_body` for `Init`. The struct's impl
+    /// assumes the data structs implement the trait (their own derive
+    /// reports a field that does not, once); `Init`'s assumes every field
+    /// does (the struct's or a data struct's derive reports it).
+    fn derived(
+        &self,
+        trait_path: &TokenStream,
+        body: &TokenStream,
+        init_body: &TokenStream,
+    ) -> TokenStream {
         let item = self.input.original;
-        let krate = &self.krate;
         let ident = &item.ident;
-        let name = validate::unraw(ident);
         let (impl_generics, ty_generics, _) = item.generics.split_for_impl();
-        let debug = quote!(::core::fmt::Debug);
-        let where_clause = self.where_clause(Some(&debug), Some(&debug));
-        let fields = self
-            .input
-            .fields
-            .iter()
-            .enumerate()
-            .filter_map(|(i, field)| {
-                if self.is_guarded(i) {
-                    return None;
-                }
-                let member = field.ident;
-                let name = validate::unraw(member);
-                let cfgs = &field.attrs.cfgs;
-                let value = match self.lock_of(i) {
-                    None => quote_spanned!(field.original.ty.span()=> &self.#member),
-                    Some(lock) => {
-                        let ty = &field.original.ty;
-                        let data_ty = self.data_ty(lock);
-                        quote!(&#krate::__private::DebugLock::<#ty, #data_ty>(&self.#member))
-                    }
-                };
-                Some(quote!(#(#cfgs)* debug.field(#name, #value);))
-            });
+        let where_clause = self.where_clause(Some(trait_path), Some(trait_path));
         let init = &self.init;
-        let init_name = validate::unraw(init);
-        let init_where = self.init_where(&debug);
-        let init_fields = self.input.fields.iter().map(|field| {
-            let member = field.ident;
-            let name = validate::unraw(member);
-            let cfgs = &field.attrs.cfgs;
-            quote!(#(#cfgs)* debug.field(#name, &self.#member);)
-        });
+        let init_where = self.init_where(trait_path);
         let allow = allow_list();
         quote! {
             #[automatically_derived]
             #allow
-            impl #impl_generics ::core::fmt::Debug for #ident #ty_generics #where_clause {
+            impl #impl_generics #trait_path for #ident #ty_generics #where_clause {
+                #body
+            }
+
+            #[automatically_derived]
+            #allow
+            impl #impl_generics #trait_path for #init #ty_generics #init_where {
+                #init_body
+            }
+        }
+    }
+
+    /// `#[derive(Debug)]` of the struct and of `Init`, written out: the
+    /// struct's reaches lock fields through `GuardedLock`.
+    fn debug_impls(&self) -> TokenStream {
+        let krate = &self.krate;
+        let fmt = |name: String, fields: Vec<TokenStream>| {
+            quote! {
                 fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
                     let mut debug = f.debug_struct(#name);
                     #(#fields)*
                     debug.finish()
                 }
             }
-
-            #[automatically_derived]
-            #allow
-            impl #impl_generics ::core::fmt::Debug for #init #ty_generics #init_where {
-                fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-                    let mut debug = f.debug_struct(#init_name);
-                    #(#init_fields)*
-                    debug.finish()
+        };
+        let field = |field: &Field<'_>, value: TokenStream| {
+            let name = unraw(field.ident);
+            let cfgs = &field.attrs.cfgs;
+            quote!(#(#cfgs)* debug.field(#name, #value);)
+        };
+        let fields = self.kept_fields().map(|(f, role)| {
+            let member = f.ident;
+            let value = match role {
+                Role::Lock(lock) => {
+                    let ty = &f.original.ty;
+                    let data_ty = self.data_ty(lock);
+                    quote!(&#krate::__private::DebugLock::<#ty, #data_ty>(&self.#member))
                 }
-            }
-        }
+                Role::Condition(_) | Role::Plain => {
+                    quote_spanned!(f.original.ty.span()=> &self.#member)
+                }
+            };
+            field(f, value)
+        });
+        let init_fields = self.input.fields.iter().map(|f| {
+            let member = f.ident;
+            field(f, quote!(&self.#member))
+        });
+        self.derived(
+            &quote!(::core::fmt::Debug),
+            &fmt(unraw(&self.input.original.ident), fields.collect()),
+            &fmt(unraw(&self.init), init_fields.collect()),
+        )
     }
 
     /// `#[derive(Default)]` of the struct and of `Init`, written out like
     /// `debug_impls`.
     fn default_impls(&self) -> TokenStream {
-        let item = self.input.original;
         let krate = &self.krate;
-        let ident = &item.ident;
-        let (impl_generics, ty_generics, _) = item.generics.split_for_impl();
-        let default = quote!(::core::default::Default);
-        let where_clause = self.where_clause(Some(&default), Some(&default));
-        let fields = self
-            .input
-            .fields
-            .iter()
-            .enumerate()
-            .filter_map(|(i, field)| {
-                if self.is_guarded(i) {
-                    return None;
-                }
-                let member = field.ident;
-                let cfgs = &field.attrs.cfgs;
-                let value = if let Some(lock) = self.lock_of(i) {
-                    let ty = &field.original.ty;
-                    let data_ty = self.data_ty(lock);
-                    quote! {
-                        <#ty as #krate::__private::GuardedLock>::default_with::<#data_ty>()
-                    }
-                } else if self.plan.condition_of[i].is_some() {
-                    quote!(#krate::BoundCondition::new())
-                } else {
-                    quote_spanned!(field.original.ty.span()=> ::core::default::Default::default())
-                };
-                Some(quote!(#(#cfgs)* #member: #value))
-            });
-        let init = &self.init;
-        let init_where = self.init_where(&default);
-        let init_fields = self.input.fields.iter().map(|field| {
-            let member = field.ident;
-            let cfgs = &field.attrs.cfgs;
-            quote!(#(#cfgs)* #member: ::core::default::Default::default())
-        });
-        let allow = allow_list();
-        quote! {
-            #[automatically_derived]
-            #allow
-            impl #impl_generics ::core::default::Default for #ident #ty_generics #where_clause {
+        let default = |fields: Vec<TokenStream>| {
+            quote! {
                 fn default() -> Self {
                     Self { #(#fields,)* }
                 }
             }
-
-            #[automatically_derived]
-            #allow
-            impl #impl_generics ::core::default::Default for #init #ty_generics #init_where {
-                fn default() -> Self {
-                    Self { #(#init_fields,)* }
+        };
+        let field = |field: &Field<'_>, value: TokenStream| {
+            let member = field.ident;
+            let cfgs = &field.attrs.cfgs;
+            quote!(#(#cfgs)* #member: #value)
+        };
+        let fields = self.kept_fields().map(|(f, role)| {
+            let value = match role {
+                Role::Lock(lock) => {
+                    let ty = &f.original.ty;
+                    let data_ty = self.data_ty(lock);
+                    quote! {
+                        <#ty as #krate::__private::GuardedLock>::default_with::<#data_ty>()
+                    }
                 }
-            }
-        }
+                Role::Condition(_) => quote!(#krate::BoundCondition::new()),
+                Role::Plain => {
+                    quote_spanned!(f.original.ty.span()=> ::core::default::Default::default())
+                }
+            };
+            field(f, value)
+        });
+        let init_fields = (self.input.fields.iter())
+            .map(|f| field(f, quote!(::core::default::Default::default())));
+        self.derived(
+            &quote!(::core::default::Default),
+            &default(fields.collect()),
+            &default(init_fields.collect()),
+        )
     }
 
     /// `Init`'s derive bounds: `T: bound` for each type parameter, and each
@@ -817,7 +742,7 @@ impl<'a> Expansion<'a> {
         let krate = &self.krate;
         let item = self.input.original;
         let ident = &item.ident;
-        let owner = validate::unraw(ident);
+        let owner = unraw(ident);
         let (impl_generics, ty_generics, where_clause) = item.generics.split_for_impl();
         let ranks: Vec<TokenStream> = self
             .plan
@@ -825,7 +750,7 @@ impl<'a> Expansion<'a> {
             .iter()
             .enumerate()
             .map(|(rank, &j)| {
-                let lock = validate::unraw(self.input.fields[j].ident);
+                let lock = unraw(self.input.fields[j].ident);
                 let rank = u32::try_from(rank).unwrap_or(u32::MAX);
                 quote! {
                     #krate::__private::LockRank { owner: #owner, lock: #lock, rank: #rank }
@@ -833,7 +758,7 @@ impl<'a> Expansion<'a> {
             })
             .collect();
         let ranked = self.plan.order.iter().zip(&ranks).filter_map(|(&j, rank)| {
-            let lock = self.lock_of(j)?;
+            let lock = self.plan.lock(j)?;
             let data_ty = self.data_ty(lock);
             let cfgs = &self.input.fields[j].attrs.cfgs;
             Some(quote! {
@@ -851,70 +776,6 @@ impl<'a> Expansion<'a> {
             }
         }
     }
-}
-
-/// One [`LockPlan`] per lock field of `input`.
-fn lock_plans(
-    input: &Input<'_>,
-    plan: &Plan,
-    krate: &TokenStream,
-    self_ty: &TokenStream,
-) -> Vec<LockPlan> {
-    let item = input.original;
-    let ident = &item.ident;
-    let (_, ty_generics, _) = item.generics.split_for_impl();
-    let mut locks = Vec::new();
-    for (j, field) in input.fields.iter().enumerate() {
-        if !plan.is_lock(j) {
-            continue;
-        }
-        let guarded: Vec<usize> = (0..input.fields.len())
-            .filter(|&i| plan.guarded_by[i] == Some(j))
-            .collect();
-        let conditions = (0..input.fields.len())
-            .filter(|&i| plan.condition_of[i] == Some(j))
-            .collect();
-        let data = format_ident!(
-            "{}{}",
-            ident,
-            upper_camel(&validate::unraw(field.ident)),
-            span = field.ident.span()
-        );
-        let data_ty = quote!(#data #ty_generics);
-        let written = &field.original.ty;
-        let rewrite = if field.attrs.cfgs.is_empty() {
-            rewrite_lock(written, &data_ty)
-        } else {
-            None // see `where_clause`: a conditional lock is not assumed
-        };
-        let (ty, rewritten) = match rewrite {
-            // Spanned at the written type, where errors about it belong.
-            Some(ty) => (respan(ty, type_name_span(written)), true),
-            None => (
-                quote_spanned! {type_name_span(written)=>
-                    #krate::__private::Guarded<#written, #data_ty>
-                },
-                false,
-            ),
-        };
-        let mut used = Uses::new(&item.generics);
-        for &i in &guarded {
-            used.of(&replace_self(
-                input.fields[i].original.ty.to_token_stream(),
-                self_ty,
-            ));
-        }
-        locks.push(LockPlan {
-            field: j,
-            guarded,
-            conditions,
-            data,
-            ty,
-            rewritten,
-            unused: used.unused(&item.generics),
-        });
-    }
-    locks
 }
 
 /// A lock field's written type with the data struct filled in, if the
@@ -951,36 +812,6 @@ fn rewrite_lock(ty: &Type, data_ty: &TokenStream) -> Option<TokenStream> {
     Some(path.into_token_stream())
 }
 
-/// Whether `attr` means the same on any struct: docs, `cfg`, lint levels
-/// (and a `cfg_attr` of those). Other attributes on a field are helpers of
-/// the derives of the struct it is in.
-fn is_plain_attribute(attr: &Attribute) -> bool {
-    fn plain(path: &Path) -> bool {
-        ["doc", "cfg", "allow", "warn", "deny", "forbid", "expect"]
-            .iter()
-            .any(|name| path.is_ident(name))
-    }
-    if attr.path().is_ident("cfg_attr") {
-        let Ok(metas) = attr.parse_args_with(Punctuated::<syn::Meta, Token![,]>::parse_terminated)
-        else {
-            return false;
-        };
-        return metas.iter().skip(1).all(|meta| plain(meta.path()));
-    }
-    plain(attr.path())
-}
-
-/// Whether a derive path is the standard library's `name` (`Debug`,
-/// `std::fmt::Debug`, `::core::fmt::Debug`, ...).
-fn is_std_derive(path: &Path, name: &str, module: &str) -> bool {
-    let segments: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
-    match segments.as_slice() {
-        [only] => only == name,
-        [krate, m, last] => (krate == "std" || krate == "core") && m == module && last == name,
-        _ => false,
-    }
-}
-
 /// The span of a type's name (`Mutex` in `std::sync::Mutex<()>`), where a
 /// "not a lock" error reads best.
 fn type_name_span(ty: &Type) -> Span {
@@ -991,135 +822,5 @@ fn type_name_span(ty: &Type) -> Span {
             .last()
             .map_or_else(|| ty.span(), |s| s.ident.span()),
         _ => ty.span(),
-    }
-}
-
-/// `lock` → `Lock`, `state_lock` → `StateLock`.
-fn upper_camel(name: &str) -> String {
-    name.split('_')
-        .filter(|part| !part.is_empty())
-        .map(|part| {
-            let mut chars = part.chars();
-            chars.next().map_or_else(String::new, |first| {
-                first.to_uppercase().chain(chars).collect::<String>()
-            })
-        })
-        .collect()
-}
-
-/// `tokens` with every `Self` replaced by `with` (the outer struct's type):
-/// a field moved to another struct must keep meaning the same type.
-fn replace_self(tokens: TokenStream, with: &TokenStream) -> TokenStream {
-    tokens
-        .into_iter()
-        .flat_map(|tree| -> TokenStream {
-            match tree {
-                TokenTree::Ident(ident) if ident == "Self" => respan(with.clone(), ident.span()),
-                TokenTree::Group(group) => {
-                    let mut out = Group::new(group.delimiter(), replace_self(group.stream(), with));
-                    out.set_span(group.span());
-                    TokenTree::Group(out).into()
-                }
-                other => other.into(),
-            }
-        })
-        .collect()
-}
-
-/// `tokens` with every token given `span`.
-fn respan(tokens: TokenStream, span: Span) -> TokenStream {
-    tokens
-        .into_iter()
-        .map(|mut tree| {
-            if let TokenTree::Group(group) = &tree {
-                tree =
-                    TokenTree::Group(Group::new(group.delimiter(), respan(group.stream(), span)));
-            }
-            tree.set_span(span);
-            tree
-        })
-        .collect()
-}
-
-/// Which of a struct's type parameters and lifetimes some types surely
-/// use: a type parameter named as a type path's first segment (`T`,
-/// `T::Item`, `Vec<T>`, `<T as Tr>::X`), a lifetime anywhere (a `for<'a>`
-/// cannot shadow the struct's `'a`: E0496). Everything else (a parameter mentioned only
-/// in a macro, or not at all) goes in the data struct's `PhantomData`,
-/// where it is harmless if it was used after all.
-struct Uses {
-    types: HashSet<String>,
-    lifetimes: HashSet<String>,
-    used_types: HashSet<String>,
-    used_lifetimes: HashSet<String>,
-}
-
-impl Uses {
-    fn new(generics: &Generics) -> Self {
-        Uses {
-            types: generics
-                .type_params()
-                .map(|p| p.ident.to_string())
-                .collect(),
-            lifetimes: generics
-                .lifetimes()
-                .map(|p| p.lifetime.ident.to_string())
-                .collect(),
-            used_types: HashSet::new(),
-            used_lifetimes: HashSet::new(),
-        }
-    }
-
-    /// Records what `tokens` (a type) uses.
-    fn of(&mut self, tokens: &TokenStream) {
-        if let Ok(ty) = syn::parse2::<Type>(tokens.clone()) {
-            self.visit_type(&ty);
-        }
-    }
-
-    /// The parameters not used, as types for a `PhantomData<fn() -> (..)>`.
-    fn unused(&self, generics: &Generics) -> Vec<TokenStream> {
-        generics
-            .params
-            .iter()
-            .filter_map(|param| match param {
-                GenericParam::Type(p) if !self.used_types.contains(&p.ident.to_string()) => {
-                    Some(p.ident.to_token_stream())
-                }
-                GenericParam::Lifetime(p)
-                    if !self.used_lifetimes.contains(&p.lifetime.ident.to_string()) =>
-                {
-                    let lifetime = &p.lifetime;
-                    Some(quote!(&#lifetime ()))
-                }
-                _ => None,
-            })
-            .collect()
-    }
-}
-
-impl<'ast> Visit<'ast> for Uses {
-    fn visit_type_path(&mut self, path: &'ast syn::TypePath) {
-        if path.qself.is_none()
-            && path.path.leading_colon.is_none()
-            && let Some(first) = path.path.segments.first()
-        {
-            let name = first.ident.to_string();
-            if self.types.contains(&name) {
-                self.used_types.insert(name);
-            }
-        }
-        visit::visit_type_path(self, path);
-    }
-
-    fn visit_lifetime(&mut self, lifetime: &'ast syn::Lifetime) {
-        let name = lifetime.ident.to_string();
-        if self.lifetimes.contains(&name) {
-            self.used_lifetimes.insert(name);
-        }
-    }
-
-    fn visit_type_macro(&mut self, _: &'ast syn::TypeMacro) {
-        // Unknown tokens: what they use goes in the marker.
     }
 }

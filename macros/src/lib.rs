@@ -4,9 +4,13 @@
 //!
 //! The macro is a pipeline, one file a step: `attr` reads the attributes,
 //! `ast` builds an IR that borrows the input (so every error can point at
-//! the tokens the user wrote), `validate` checks it, `expand` writes the
-//! output (naming warden by the path `krate` finds); `error` collects
-//! errors and turns them into `compile_error!` in one place.
+//! the tokens the user wrote), `validate` checks it and plans the output
+//! (each lock, what it guards, its data struct's name and generics),
+//! `expand` renders the plan (naming warden by the path `krate` finds), and
+//! `fallback` stands in for an item that cannot be expanded; `error`
+//! collects errors and turns them into `compile_error!` in one place.
+//! `generics` and `names` are their helpers: the generated structs'
+//! parameters, `Self` in a moved field, and the generated names.
 
 #![forbid(unsafe_code)]
 #![doc(test(attr(deny(warnings))))]
@@ -15,7 +19,10 @@ mod ast;
 mod attr;
 mod error;
 mod expand;
+mod fallback;
+mod generics;
 mod krate;
+mod names;
 mod validate;
 
 use proc_macro::TokenStream;

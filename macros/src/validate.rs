@@ -1,14 +1,19 @@
-//! Step 3: the checks. Resolves each `#[guarded(lock)]` and
+//! Step 3: the checks and the plan. Resolves each `#[guarded(lock)]` and
 //! `#[condition(lock)]` to a lock field and `order = [...]` to ranks, and
 //! reports, at the token to blame, every way they can be wrong. Checks keep
 //! going after an error and make a best guess (the did-you-mean field, say),
 //! so the expansion still produces the struct and the rest of the crate
-//! does not drown in follow-on errors.
+//! does not drown in follow-on errors. The result is the [`Plan`]: each
+//! lock with the fields it guards, its conditions, and its data struct's
+//! name and generics, which the expansion only renders.
 
 use crate::ast::{Field, Input};
 use crate::attr::{self, Guard};
 use crate::error::Errors;
-use quote::ToTokens;
+use crate::generics;
+use crate::names::{self, unraw};
+use proc_macro2::TokenStream;
+use quote::{ToTokens, quote};
 use syn::Ident;
 
 /// Lock types `#[guarded]` knows by name: a field written `Lock` (no
@@ -25,6 +30,8 @@ pub struct Plan {
     pub condition_of: Vec<Option<usize>>,
     /// `order = [...]`: each ordered lock field, by rank.
     pub order: Vec<usize>,
+    /// Each lock field, in declaration order, with what it guards.
+    pub locks: Vec<LockPlan>,
 }
 
 impl Plan {
@@ -35,6 +42,27 @@ impl Plan {
             .chain(&self.condition_of)
             .any(|by| *by == Some(i))
     }
+
+    /// The plan of the lock field `i`, if it is one.
+    pub fn lock(&self, i: usize) -> Option<&LockPlan> {
+        self.locks.iter().find(|l| l.field == i)
+    }
+}
+
+/// One lock field, what it guards and what waits with it.
+pub struct LockPlan {
+    /// Index of the lock field.
+    pub field: usize,
+    /// Indices of the fields it guards, in declaration order.
+    pub guarded: Vec<usize>,
+    /// Indices of its `#[condition(..)]` fields.
+    pub conditions: Vec<usize>,
+    /// The generated data struct's name, `{Struct}{Field}`.
+    pub data: Ident,
+    /// The data struct has exactly the struct's generic parameters; these
+    /// are the ones its fields do not name (type parameters, and lifetimes
+    /// as `&'a ()`), for its `PhantomData` marker.
+    pub unused: Vec<TokenStream>,
 }
 
 /// Which attribute names a lock.
@@ -61,6 +89,7 @@ pub fn check(input: &Input<'_>, errors: &mut Errors) -> Plan {
         guarded_by,
         condition_of,
         order: Vec::new(),
+        locks: Vec::new(),
     };
 
     let any_marked = input.fields.iter().any(|f| {
@@ -84,7 +113,41 @@ pub fn check(input: &Input<'_>, errors: &mut Errors) -> Plan {
     check_conditions(input, &plan, errors);
     check_cfgs(input, &plan, errors);
     plan.order = order(input, &plan, errors);
+    plan.locks = lock_plans(input, &plan);
     plan
+}
+
+/// One [`LockPlan`] per lock field of `input`.
+fn lock_plans(input: &Input<'_>, plan: &Plan) -> Vec<LockPlan> {
+    let item = input.original;
+    let ident = &item.ident;
+    let (_, ty_generics, _) = item.generics.split_for_impl();
+    let self_ty = quote!(#ident #ty_generics);
+    let dependents = |j, of: &[Option<usize>]| -> Vec<usize> {
+        (0..input.fields.len())
+            .filter(|&i| of[i] == Some(j))
+            .collect()
+    };
+    (0..input.fields.len())
+        .filter(|&j| plan.is_lock(j))
+        .map(|j| {
+            let guarded = dependents(j, &plan.guarded_by);
+            let types: Vec<TokenStream> = guarded
+                .iter()
+                .map(|&i| {
+                    let ty = input.fields[i].original.ty.to_token_stream();
+                    generics::replace_self(ty, &self_ty)
+                })
+                .collect();
+            LockPlan {
+                field: j,
+                conditions: dependents(j, &plan.condition_of),
+                data: names::data_struct(ident, input.fields[j].ident),
+                unused: generics::unused(&item.generics, &types),
+                guarded,
+            }
+        })
+        .collect()
 }
 
 /// The lock field named by field `i`'s `#[guarded(..)]` (or, for
@@ -447,12 +510,6 @@ pub fn lock_type_name(ty: &syn::Type) -> Option<String> {
         }
         _ => None,
     }
-}
-
-/// An identifier without its `r#`.
-pub fn unraw(ident: &Ident) -> String {
-    let s = ident.to_string();
-    s.strip_prefix("r#").map_or(s.clone(), str::to_owned)
 }
 
 /// Edit distance between `a` and `b`, counting a swap of two adjacent

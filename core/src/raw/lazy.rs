@@ -218,6 +218,10 @@ impl LazyList<()> {
 
 /// Draws a fresh list identity. Only allocates identities, shares no state
 /// a model needs to explore, so it is a std atomic in both builds.
+#[allow(
+    clippy::disallowed_types,
+    reason = "identities only: no state a model explores (see the docs above)"
+)]
 fn next_id() -> NonZeroU64 {
     static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
     let id = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
