@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 
 use crate::blocking::Twin;
 use crate::error::BrokenBarrierError;
-use crate::raw::list::{Defer, Deferred, Locked, WaitList, Wake, poll_registered};
+use crate::raw::list::{Defer, Deferred, Key, Locked, Sleeper, WaitList, poll_registered};
+use crate::raw::park::park_until;
 use crate::sync::Mutex;
 
 /// A rendezvous for a fixed number of parties: Python's
@@ -123,8 +124,11 @@ impl State {
     }
 
     /// Queues an arrival, allocating the list on first use.
-    fn push(&mut self, outcome: Outcome, wake: Wake) -> usize {
-        let arrival = Arrival { outcome, next: NIL };
+    fn push(&mut self, outcome: Outcome, wake: Sleeper) -> Key {
+        let arrival = Arrival {
+            outcome,
+            next: None,
+        };
         self.list
             .get_or_insert_with(|| Box::new(WaitList::new()))
             .push_back(arrival, wake)
@@ -147,15 +151,11 @@ impl Defer for State {
     }
 }
 
-/// "No arrival": the end of a tripping generation's chain. Keys are
-/// indices into a `Vec` of nodes larger than a byte, so never this.
-const NIL: usize = usize::MAX;
-
 struct Arrival {
     outcome: Outcome,
     /// The next party of the same generation while its action runs (a
-    /// chain the leader walks to release them afterwards), else `NIL`.
-    next: usize,
+    /// chain the leader walks to release them afterwards).
+    next: Option<Key>,
 }
 
 #[derive(Clone, Copy)]
@@ -180,7 +180,7 @@ enum Outcome {
     Broken,
 }
 
-/// Wake handles the list keeps inline while it gathers them under the
+/// Sleepers the list keeps inline while it gathers them under the
 /// mutex, so a generation of up to `INLINE + 1` parties is released without
 /// allocating.
 const INLINE: usize = 16;
@@ -261,7 +261,7 @@ type WaitOutcome = Result<BarrierWaitResult, BrokenBarrierError>;
 
 enum Arrive {
     Done(WaitOutcome),
-    Queued(usize),
+    Queued(Key),
 }
 
 /// A queued party's standing, as [`Barrier::check`] finds it.
@@ -372,8 +372,8 @@ impl Barrier {
     /// ```
     pub fn wait(&self) -> BarrierWait<'_> {
         BarrierWait {
-            barrier: self,
-            key: NEW,
+            barrier: Some(self),
+            key: None,
         }
     }
 
@@ -410,19 +410,13 @@ impl Barrier {
     #[cfg(feature = "tokio")]
     #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
     #[track_caller]
-    pub fn wait_timeout(&self, timeout: Duration) -> impl Future<Output = WaitOutcome> {
-        let at = std::panic::Location::caller();
-        async move {
-            crate::blocking::require_runtime("Barrier::wait_timeout", at);
-            let mut wait = self.wait();
-            match tokio::time::timeout(timeout, &mut wait).await {
-                Ok(outcome) => outcome,
-                Err(_elapsed) => match wait.time_out() {
-                    Some(outcome) => outcome,
-                    // Tripping: the generation is decided, its action running.
-                    None => wait.await,
-                },
-            }
+    pub fn wait_timeout(&self, timeout: Duration) -> BarrierWaitTimeout<'_> {
+        BarrierWaitTimeout {
+            at: std::panic::Location::caller(),
+            timeout,
+            sleep: None,
+            wait: self.wait(),
+            untimed: false,
         }
     }
 
@@ -490,7 +484,7 @@ impl Barrier {
 
     #[track_caller]
     fn wait_blocking_until(&self, deadline: Option<Instant>, twin: &Twin) -> WaitOutcome {
-        let mut key = match self.arrive(Wake::current_thread()) {
+        let mut key = match self.arrive(Sleeper::current_thread()) {
             Arrive::Done(outcome) => return outcome,
             Arrive::Queued(key) => key,
         };
@@ -498,32 +492,27 @@ impl Barrier {
             self.withdraw(key);
             crate::blocking::refuse(twin);
         }
-        let mut timed_out = false;
-        loop {
-            match deadline {
-                Some(deadline) if !timed_out => {
-                    let now = Instant::now();
-                    if now < deadline {
-                        crate::sync::park_timeout(deadline - now);
-                    }
-                    timed_out = Instant::now() >= deadline;
+        park_until(deadline, |timed_out, deadline| {
+            if timed_out {
+                if let Some(outcome) = self.time_out(key) {
+                    return Some(outcome);
                 }
-                _ => crate::sync::park(),
+                // Timed out while the barrier trips: wait, untimed, for the
+                // action to finish.
+                *deadline = None;
             }
-            if timed_out && let Some(outcome) = self.time_out(key) {
-                return outcome;
-            }
-            // (Timed out while the barrier trips: wait, untimed, for the
-            // action to finish.)
             match self.check_blocking(key) {
-                Checked::Pending => {}
-                Checked::Done(outcome) => return outcome,
-                Checked::Retry => match self.arrive(Wake::current_thread()) {
-                    Arrive::Done(outcome) => return outcome,
-                    Arrive::Queued(again) => key = again,
+                Checked::Pending => None,
+                Checked::Done(outcome) => Some(outcome),
+                Checked::Retry => match self.arrive(Sleeper::current_thread()) {
+                    Arrive::Done(outcome) => Some(outcome),
+                    Arrive::Queued(again) => {
+                        key = again;
+                        None
+                    }
                 },
             }
-        }
+        })
     }
 
     /// Breaks the barrier: every waiting party, and every later `wait`
@@ -594,7 +583,7 @@ impl Barrier {
     /// A party arrives: it is queued (with the wake handle `wake`, made
     /// before the mutex is taken), or it completes the generation (and runs
     /// the action), or the barrier is broken.
-    fn arrive(&self, wake: Wake) -> Arrive {
+    fn arrive(&self, wake: Sleeper) -> Arrive {
         let mut st = self.state();
         if st.broken {
             return Arrive::Done(Err(BrokenBarrierError));
@@ -623,20 +612,19 @@ impl Barrier {
         // chained so that the leader finds them again; arrivals meanwhile
         // are deferred to the next generation.
         st.tripping = true;
-        let mut head = NIL;
+        let mut head = None;
         if let Some(list) = st.list.as_deref_mut() {
-            let mut prev = NIL;
+            let mut prev: Option<Key> = None;
             let mut index = 0;
             while let Some(key) = list.front() {
                 list.detach(key);
                 list.data_mut(key).outcome = Outcome::Tripping { index };
                 index += 1;
-                if prev == NIL {
-                    head = key;
-                } else {
-                    list.data_mut(prev).next = key;
+                match prev {
+                    None => head = Some(key),
+                    Some(prev) => list.data_mut(prev).next = Some(key),
                 }
-                prev = key;
+                prev = Some(key);
             }
         }
         drop(st);
@@ -651,13 +639,13 @@ impl Barrier {
     /// Releases (or, after a panicking action, breaks) the tripped
     /// generation chained from `head`; then lets the parties that arrived
     /// meanwhile arrive again (or, broken, breaks them).
-    fn finish_trip(&self, head: usize, released: bool) {
+    fn finish_trip(&self, head: Option<Key>, released: bool) {
         let mut st = self.state();
-        let mut key = head;
-        while key != NIL {
+        let mut next_key = head;
+        while let Some(key) = next_key {
             let list = st.queued();
             let arrival = list.data_mut(key);
-            let next = std::mem::replace(&mut arrival.next, NIL);
+            let next = arrival.next.take();
             match arrival.outcome {
                 Outcome::Abandoned => drop(list.remove(key)),
                 Outcome::Tripping { index } => {
@@ -670,7 +658,7 @@ impl Barrier {
                 }
                 _ => unreachable!("a tripping arrival changed outcome"),
             }
-            key = next;
+            next_key = next;
         }
         st.tripping = false;
         if !released {
@@ -688,7 +676,7 @@ impl Barrier {
 
     /// A queued party's standing: decided (its record freed), `Retry`
     /// (its record freed: it must arrive again), or pending.
-    fn settle(list: &mut WaitList<Arrival, INLINE>, key: usize) -> Checked {
+    fn settle(list: &mut WaitList<Arrival, INLINE>, key: Key) -> Checked {
         match list.data(key).outcome {
             Outcome::Waiting | Outcome::Deferred | Outcome::Tripping { .. } => Checked::Pending,
             Outcome::Released { index } => {
@@ -709,7 +697,7 @@ impl Barrier {
 
     /// [`settle`](Self::settle) for a future, keeping its waker registered
     /// while pending (cloned outside the mutex).
-    fn check(&self, key: usize, waker: &std::task::Waker) -> Checked {
+    fn check(&self, key: Key, waker: &std::task::Waker) -> Checked {
         let mut checked = Checked::Pending;
         let _ = poll_registered(
             || self.state(),
@@ -728,11 +716,11 @@ impl Barrier {
     }
 
     /// [`settle`](Self::settle) for a parked thread.
-    fn check_blocking(&self, key: usize) -> Checked {
+    fn check_blocking(&self, key: Key) -> Checked {
         let mut st = self.state();
         let checked = Self::settle(st.queued(), key);
         if let Checked::Pending = checked {
-            st.queued().set_wake(key, Wake::current_thread());
+            st.queued().set_wake(key, Sleeper::current_thread());
         }
         checked
     }
@@ -741,7 +729,7 @@ impl Barrier {
     /// withdraws and breaks the barrier for everyone; if decided, the
     /// decision stands; if tripping, `None` (the caller waits for the
     /// action).
-    fn time_out(&self, key: usize) -> Option<WaitOutcome> {
+    fn time_out(&self, key: Key) -> Option<WaitOutcome> {
         let mut st = self.state();
         let list = st.queued();
         match list.data(key).outcome {
@@ -762,7 +750,7 @@ impl Barrier {
     }
 
     /// A queued party's future was dropped.
-    fn withdraw(&self, key: usize) {
+    fn withdraw(&self, key: Key) {
         let mut st = self.state();
         let list = st.queued();
         let arrival = list.data_mut(key);
@@ -800,11 +788,6 @@ impl fmt::Debug for Barrier {
     }
 }
 
-/// [`BarrierWait::key`] before the first poll.
-const NEW: usize = usize::MAX;
-/// [`BarrierWait::key`] once the outcome was returned.
-const DONE: usize = usize::MAX - 1;
-
 /// The future of [`Barrier::wait`].
 ///
 /// # Cancel safety
@@ -812,25 +795,22 @@ const DONE: usize = usize::MAX - 1;
 /// Dropped before the barrier trips, it withdraws its arrival.
 #[must_use = "futures do nothing unless you `.await` or poll them"]
 pub struct BarrierWait<'a> {
-    barrier: &'a Barrier,
-    /// The key of this party's arrival, or [`NEW`] / [`DONE`] (never keys:
-    /// those index a `Vec` of nodes larger than a byte).
-    key: usize,
+    /// `None` once the outcome was returned.
+    barrier: Option<&'a Barrier>,
+    /// This party's arrival, once it arrived and until it is decided.
+    key: Option<Key>,
 }
 
 impl BarrierWait<'_> {
-    fn arrived(&self) -> bool {
-        self.key != NEW && self.key != DONE
-    }
-
     #[cfg(feature = "tokio")]
     fn time_out(&mut self) -> Option<WaitOutcome> {
-        if !self.arrived() {
+        let (Some(barrier), Some(key)) = (self.barrier, self.key) else {
             return None;
-        }
-        let outcome = self.barrier.time_out(self.key);
+        };
+        let outcome = barrier.time_out(key);
         if outcome.is_some() {
-            self.key = DONE;
+            self.barrier = None;
+            self.key = None;
         }
         outcome
     }
@@ -841,32 +821,34 @@ impl Future for BarrierWait<'_> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<WaitOutcome> {
         let this = self.get_mut();
+        let barrier = this.barrier.expect("BarrierWait polled after completion");
         let checked = match this.key {
-            DONE => panic!("BarrierWait polled after completion"),
-            NEW => Checked::Retry,
-            key => this.barrier.check(key, cx.waker()),
+            // First poll: arrive.
+            None => Checked::Retry,
+            Some(key) => barrier.check(key, cx.waker()),
         };
         let outcome = match checked {
             Checked::Pending => return Poll::Pending,
             Checked::Done(outcome) => outcome,
             // First poll, or arrived while an action ran which is over now.
-            Checked::Retry => match this.barrier.arrive(Wake::task(cx.waker())) {
+            Checked::Retry => match barrier.arrive(Sleeper::task(cx.waker())) {
                 Arrive::Done(outcome) => outcome,
                 Arrive::Queued(key) => {
-                    this.key = key;
+                    this.key = Some(key);
                     return Poll::Pending;
                 }
             },
         };
-        this.key = DONE;
+        this.barrier = None;
+        this.key = None;
         Poll::Ready(outcome)
     }
 }
 
 impl Drop for BarrierWait<'_> {
     fn drop(&mut self) {
-        if self.arrived() {
-            self.barrier.withdraw(self.key);
+        if let (Some(barrier), Some(key)) = (self.barrier, self.key) {
+            barrier.withdraw(key);
         }
     }
 }
@@ -874,8 +856,71 @@ impl Drop for BarrierWait<'_> {
 impl fmt::Debug for BarrierWait<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("BarrierWait")
-            .field("arrived", &self.arrived())
-            .field("done", &(self.key == DONE))
+            .field("arrived", &self.key.is_some())
+            .field("done", &self.barrier.is_none())
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(feature = "tokio")]
+pin_project_lite::pin_project! {
+    /// The future of [`Barrier::wait_timeout`]. Requires feature `tokio`.
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`BarrierWait`]: dropped before the barrier trips, it withdraws
+    /// its arrival (only an elapsed timeout breaks the barrier).
+    #[must_use = "futures do nothing unless you `.await` or poll them"]
+    pub struct BarrierWaitTimeout<'a> {
+        at: &'static std::panic::Location<'static>,
+        timeout: Duration,
+        // Started at the first poll.
+        #[pin]
+        sleep: Option<tokio::time::Sleep>,
+        wait: BarrierWait<'a>,
+        // Timed out while the barrier tripped: wait, untimed, for the action.
+        untimed: bool,
+    }
+}
+
+#[cfg(feature = "tokio")]
+impl Future for BarrierWaitTimeout<'_> {
+    type Output = WaitOutcome;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<WaitOutcome> {
+        let mut this = self.project();
+        if this.sleep.is_none() {
+            crate::blocking::require_runtime("Barrier::wait_timeout", this.at);
+            this.sleep.set(Some(tokio::time::sleep(*this.timeout)));
+        }
+        if let Poll::Ready(outcome) = Pin::new(&mut *this.wait).poll(cx) {
+            return Poll::Ready(outcome);
+        }
+        if *this.untimed {
+            return Poll::Pending;
+        }
+        let fired = this
+            .sleep
+            .as_pin_mut()
+            .is_some_and(|sleep| sleep.poll(cx).is_ready());
+        if !fired {
+            return Poll::Pending;
+        }
+        if let Some(outcome) = this.wait.time_out() {
+            return Poll::Ready(outcome);
+        }
+        // Tripping: the generation is decided, its action running.
+        *this.untimed = true;
+        Pin::new(&mut *this.wait).poll(cx)
+    }
+}
+
+#[cfg(feature = "tokio")]
+impl fmt::Debug for BarrierWaitTimeout<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BarrierWaitTimeout")
+            .field("timeout", &self.timeout)
+            .field("wait", &self.wait)
             .finish_non_exhaustive()
     }
 }

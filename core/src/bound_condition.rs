@@ -3,11 +3,12 @@
 //! a `#[guarded]` struct become.
 
 use std::fmt;
-use std::future::Future;
 use std::marker::PhantomData;
 use std::time::Duration;
 
-use crate::condition::Condition;
+use crate::condition::{Condition, ConditionWait, ConditionWaitFor};
+#[cfg(feature = "tokio")]
+use crate::condition::{ConditionWaitForTimeout, ConditionWaitTimeout};
 use crate::lock::LockGuard;
 
 /// A [`Condition`] bound to the lock whose data is `T`: its waits accept
@@ -170,7 +171,7 @@ impl<T: ?Sized> BoundCondition<T> {
     /// # }
     /// ```
     #[track_caller]
-    pub fn wait<'g>(&self, guard: LockGuard<'g, T>) -> impl Future<Output = LockGuard<'g, T>> {
+    pub fn wait<'g>(&self, guard: LockGuard<'g, T>) -> ConditionWait<'_, LockGuard<'g, T>> {
         self.condition.wait(guard)
     }
 
@@ -204,12 +205,12 @@ impl<T: ?Sized> BoundCondition<T> {
     /// assert_eq!(g.n, 3);
     /// # }
     /// ```
-    pub async fn wait_for<'g>(
+    pub fn wait_for<'g, P: FnMut(&mut T) -> bool>(
         &self,
         guard: LockGuard<'g, T>,
-        pred: impl FnMut(&mut T) -> bool,
-    ) -> LockGuard<'g, T> {
-        self.condition.wait_for(guard, pred).await
+        pred: P,
+    ) -> ConditionWaitFor<'_, LockGuard<'g, T>, P> {
+        self.condition.wait_for(guard, pred)
     }
 
     /// Waits for a notification for at most `timeout`, then re-takes the
@@ -249,7 +250,7 @@ impl<T: ?Sized> BoundCondition<T> {
         &self,
         guard: LockGuard<'g, T>,
         timeout: Duration,
-    ) -> impl Future<Output = (LockGuard<'g, T>, bool)> {
+    ) -> ConditionWaitTimeout<'_, LockGuard<'g, T>> {
         self.condition.wait_timeout(guard, timeout)
     }
 
@@ -286,12 +287,12 @@ impl<T: ?Sized> BoundCondition<T> {
     #[cfg(feature = "tokio")]
     #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
     #[track_caller]
-    pub fn wait_for_timeout<'g>(
+    pub fn wait_for_timeout<'g, P: FnMut(&mut T) -> bool>(
         &self,
         guard: LockGuard<'g, T>,
         timeout: Duration,
-        pred: impl FnMut(&mut T) -> bool,
-    ) -> impl Future<Output = (LockGuard<'g, T>, bool)> {
+        pred: P,
+    ) -> ConditionWaitForTimeout<'_, LockGuard<'g, T>, P> {
         self.condition.wait_for_timeout(guard, timeout, pred)
     }
 

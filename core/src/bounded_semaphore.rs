@@ -319,7 +319,7 @@ impl BoundedSemaphore {
     #[cfg(any(feature = "__introspection", warden_model))]
     #[doc(hidden)]
     pub fn __waiter_records(&self) -> usize {
-        self.sem.raw.records()
+        self.sem.raw.waiter_records()
     }
 
     #[track_caller]

@@ -11,9 +11,9 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use crate::blocking::Twin;
-use crate::lock::{Lock, LockGuard, OwnedLockGuard};
+use crate::lock::{Lock, LockAcquire, LockAcquireOwned, LockGuard, OwnedLockGuard};
 use crate::raw::lazy::LazyList;
-use crate::raw::list::{Locked, WaitList, Wake};
+use crate::raw::list::{Key, Locked, Sleeper, WaitList};
 use crate::sync::{AtomicU64, Ordering};
 
 /// A wait queue used with a [`Lock`]'s guard: Python's
@@ -104,18 +104,20 @@ impl<T: ?Sized> ConditionGuard for LockGuard<'_, T> {}
 impl<T: ?Sized> ConditionGuard for OwnedLockGuard<T> {}
 
 mod sealed {
-    use super::{Arc, Future, Lock, LockGuard, OwnedLockGuard};
+    use super::{Arc, Future, Lock, LockAcquire, LockAcquireOwned, LockGuard, OwnedLockGuard};
 
     /// How a condition releases and re-takes a guard's lock.
     pub trait Sealed: Sized {
         /// What is left while the lock is released: the way back to it.
-        type Unlocked;
+        type Unlocked: Unpin;
         /// Identifies the lock (an identity that survives moves).
         fn lock_id(&self) -> u64;
         /// Releases the lock.
         fn unlock(self) -> Self::Unlocked;
+        /// The future that re-takes the lock.
+        type Relock: Future<Output = Self> + Unpin;
         /// Re-takes the lock.
-        fn relock(lock: Self::Unlocked) -> impl Future<Output = Self>;
+        fn relock(lock: Self::Unlocked) -> Self::Relock;
         /// Re-takes the lock on this thread.
         fn relock_blocking(lock: Self::Unlocked) -> Self;
     }
@@ -128,7 +130,8 @@ mod sealed {
         fn unlock(self) -> &'a Lock<T> {
             self.lock
         }
-        fn relock(lock: &'a Lock<T>) -> impl Future<Output = Self> {
+        type Relock = LockAcquire<'a, T>;
+        fn relock(lock: &'a Lock<T>) -> LockAcquire<'a, T> {
             lock.acquire()
         }
         fn relock_blocking(lock: &'a Lock<T>) -> Self {
@@ -144,7 +147,8 @@ mod sealed {
         fn unlock(self) -> Arc<Lock<T>> {
             self.lock.clone()
         }
-        fn relock(lock: Arc<Lock<T>>) -> impl Future<Output = Self> {
+        type Relock = LockAcquireOwned<T>;
+        fn relock(lock: Arc<Lock<T>>) -> LockAcquireOwned<T> {
             lock.acquire_owned()
         }
         fn relock_blocking(lock: Arc<Lock<T>>) -> Self {
@@ -195,7 +199,7 @@ impl Condition {
     /// released, so a notify made under the lock after our caller's check
     /// cannot slip between the check and the wait.
     #[track_caller]
-    fn register<G: ConditionGuard>(&self, guard: &G, wake: Wake) -> usize {
+    fn register<G: ConditionGuard>(&self, guard: &G, wake: Sleeper) -> Key {
         self.bind(guard.lock_id());
         self.queue().push_back((), wake)
     }
@@ -243,31 +247,30 @@ impl Condition {
     /// # }
     /// ```
     #[track_caller]
-    pub fn wait<G: ConditionGuard>(&self, guard: G) -> impl Future<Output = G> {
-        let key = self.register(&guard, Wake::Idle);
-        let lock = guard.unlock();
-        let notified = Notified {
-            cond: self,
-            key: Some(key),
-        };
-        async move {
-            notified.await;
-            self.relock_passing_on::<G>(lock).await
+    pub fn wait<G: ConditionGuard>(&self, guard: G) -> ConditionWait<'_, G> {
+        ConditionWait {
+            stage: self.start(guard),
         }
     }
 
-    /// Re-takes the lock after a notification; if cancelled meanwhile,
-    /// passes the notification on.
-    async fn relock_passing_on<G: ConditionGuard>(&self, lock: G::Unlocked) -> G {
-        let pass_on = PassOn(Some(self));
-        let guard = G::relock(lock).await;
-        pass_on.disarm();
-        guard
+    /// Registers a waiter for `guard`'s lock and releases it: a wait's
+    /// first stage.
+    #[track_caller]
+    fn start<G: ConditionGuard>(&self, guard: G) -> Stage<'_, G> {
+        let key = self.register(&guard, Sleeper::Idle);
+        Stage::Waiting {
+            notified: Notified {
+                cond: self,
+                key: Some(key),
+            },
+            lock: guard.unlock(),
+        }
     }
 
     /// Waits until `pred` holds, re-checking it under the lock after each
     /// notification: Python's `wait_for(predicate)`. Checks first, so it
-    /// returns at once if `pred` already holds.
+    /// returns at once if `pred` already holds. Behaves as `async fn
+    /// wait_for(&self, guard: G, pred) -> G`.
     ///
     /// # Panics
     ///
@@ -287,15 +290,17 @@ impl Condition {
     /// assert_eq!(*g, 3);
     /// # }
     /// ```
-    pub async fn wait_for<G: ConditionGuard>(
+    pub fn wait_for<G: ConditionGuard, P: FnMut(&mut G::Target) -> bool>(
         &self,
-        mut guard: G,
-        mut pred: impl FnMut(&mut G::Target) -> bool,
-    ) -> G {
-        while !pred(&mut *guard) {
-            guard = self.wait(guard).await;
+        guard: G,
+        pred: P,
+    ) -> ConditionWaitFor<'_, G, P> {
+        ConditionWaitFor {
+            cond: self,
+            pred,
+            check: Some(guard),
+            stage: Stage::Done,
         }
-        guard
     }
 
     /// Waits for a notification for at most `timeout`, then re-takes the
@@ -336,27 +341,13 @@ impl Condition {
         &self,
         guard: G,
         timeout: Duration,
-    ) -> impl Future<Output = (G, bool)> {
+    ) -> ConditionWaitTimeout<'_, G> {
         let at = Location::caller();
-        let key = self.register(&guard, Wake::Idle);
-        let lock = guard.unlock();
-        let mut notified = Notified {
-            cond: self,
-            key: Some(key),
-        };
-        async move {
-            crate::blocking::require_runtime("Condition::wait_timeout", at);
-            let was_notified = match tokio::time::timeout(timeout, &mut notified).await {
-                Ok(()) => true,
-                // A notification may have landed as the timer fired: keep it.
-                Err(_elapsed) => notified.withdraw(),
-            };
-            let guard = if was_notified {
-                self.relock_passing_on::<G>(lock).await
-            } else {
-                G::relock(lock).await
-            };
-            (guard, was_notified)
+        ConditionWaitTimeout {
+            at,
+            timeout,
+            sleep: None,
+            stage: self.start(guard),
         }
     }
 
@@ -374,7 +365,7 @@ impl Condition {
     /// runtime with time enabled.
     ///
     /// Behaves as `async fn wait_for_timeout(&self, guard, timeout, pred) ->
-    /// (G, bool)`.
+    /// (G, bool)`; the timeout starts at the first poll.
     ///
     /// # Panics
     ///
@@ -404,44 +395,20 @@ impl Condition {
     #[cfg(feature = "tokio")]
     #[cfg_attr(docsrs, doc(cfg(feature = "tokio")))]
     #[track_caller]
-    pub fn wait_for_timeout<G: ConditionGuard>(
+    pub fn wait_for_timeout<G: ConditionGuard, P: FnMut(&mut G::Target) -> bool>(
         &self,
         guard: G,
         timeout: Duration,
-        pred: impl FnMut(&mut G::Target) -> bool,
-    ) -> impl Future<Output = (G, bool)> {
-        let at = Location::caller();
-        async move {
-            crate::blocking::require_runtime("Condition::wait_for_timeout", at);
-            self.wait_for_deadline(guard, timeout, pred).await
-        }
-    }
-
-    #[cfg(feature = "tokio")]
-    async fn wait_for_deadline<G: ConditionGuard>(
-        &self,
-        mut guard: G,
-        timeout: Duration,
-        mut pred: impl FnMut(&mut G::Target) -> bool,
-    ) -> (G, bool) {
-        let deadline = tokio::time::Instant::now().checked_add(timeout);
-        loop {
-            if pred(&mut *guard) {
-                return (guard, true);
-            }
-            let left = match deadline {
-                // A timeout too large to represent is no timeout.
-                None => Duration::MAX,
-                Some(deadline) => deadline.saturating_duration_since(tokio::time::Instant::now()),
-            };
-            if left.is_zero() {
-                return (guard, false);
-            }
-            guard = if deadline.is_some() {
-                self.wait_timeout(guard, left).await.0
-            } else {
-                self.wait(guard).await
-            };
+        pred: P,
+    ) -> ConditionWaitForTimeout<'_, G, P> {
+        ConditionWaitForTimeout {
+            cond: self,
+            pred,
+            at: Location::caller(),
+            timeout,
+            sleep: None,
+            check: Some(guard),
+            stage: Stage::Done,
         }
     }
 
@@ -601,7 +568,7 @@ impl Condition {
         twin: &Twin,
     ) -> (G, bool) {
         crate::blocking::assert_may_block(twin);
-        let key = self.register(&guard, Wake::current_thread());
+        let key = self.register(&guard, Sleeper::current_thread());
         let lock = guard.unlock();
         let notified = self.queue.park_until(key, deadline);
         (G::relock_blocking(lock), notified)
@@ -678,7 +645,7 @@ impl Condition {
     #[cfg(any(feature = "__introspection", warden_model))]
     #[doc(hidden)]
     pub fn __waiter_records(&self) -> usize {
-        self.queue.records()
+        self.queue.waiter_records()
     }
 }
 
@@ -711,7 +678,7 @@ impl fmt::Debug for Condition {
 /// Waits for this waiter's node to be unlinked by `notify`.
 struct Notified<'a> {
     cond: &'a Condition,
-    key: Option<usize>,
+    key: Option<Key>,
 }
 
 impl Notified<'_> {
@@ -758,13 +725,86 @@ impl Drop for Notified<'_> {
     }
 }
 
-/// Passes a notification on if dropped while armed (the waiter was
-/// cancelled while re-taking the lock).
+/// Where a wait stands: registered and the lock released, then re-taking
+/// the lock. Shared by every async wait of [`Condition`].
+enum Stage<'a, G: ConditionGuard> {
+    /// Registered, the lock released; waiting for a notification (dropped
+    /// now, the waiter is withdrawn, or passes on the notification that
+    /// raced in).
+    Waiting {
+        notified: Notified<'a>,
+        lock: G::Unlocked,
+    },
+    /// Re-taking the lock (if it was notified and is dropped now, `pass_on`
+    /// hands the notification to the next waiter).
+    Relocking {
+        relock: G::Relock,
+        pass_on: PassOn<'a>,
+    },
+    /// Not waiting (done, or not started).
+    Done,
+}
+
+impl<G: ConditionGuard> Stage<'_, G> {
+    /// Drives the wait: `Ready((guard, notified))` once the lock is held
+    /// again. With a `sleep`, the wait for a notification ends when it
+    /// fires (`notified` is then `false`, unless one raced in).
+    fn poll(
+        &mut self,
+        cx: &mut Context<'_>,
+        #[cfg(feature = "tokio")] mut sleep: Option<Pin<&mut tokio::time::Sleep>>,
+    ) -> Poll<(G, bool)> {
+        loop {
+            match self {
+                Stage::Waiting { notified, .. } => {
+                    let got = if Pin::new(&mut *notified).poll(cx).is_ready() {
+                        true
+                    } else {
+                        #[cfg(not(feature = "tokio"))]
+                        return Poll::Pending;
+                        #[cfg(feature = "tokio")]
+                        {
+                            let fired = sleep
+                                .as_mut()
+                                .is_some_and(|s| s.as_mut().poll(cx).is_ready());
+                            if !fired {
+                                return Poll::Pending;
+                            }
+                            // A notification may have landed as the timer
+                            // fired: keep it.
+                            notified.withdraw()
+                        }
+                    };
+                    let Stage::Waiting { notified, lock } = std::mem::replace(self, Stage::Done)
+                    else {
+                        unreachable!("matched above")
+                    };
+                    *self = Stage::Relocking {
+                        relock: G::relock(lock),
+                        pass_on: PassOn(got.then_some(notified.cond)),
+                    };
+                }
+                Stage::Relocking { relock, pass_on } => {
+                    let guard = std::task::ready!(Pin::new(relock).poll(cx));
+                    let notified = pass_on.disarm();
+                    *self = Stage::Done;
+                    return Poll::Ready((guard, notified));
+                }
+                Stage::Done => panic!("a Condition wait polled after it returned its guard"),
+            }
+        }
+    }
+}
+
+/// Passes a notification on if dropped while armed: the waiter was
+/// notified, then cancelled while re-taking the lock, so nobody will see it.
 struct PassOn<'a>(Option<&'a Condition>);
 
 impl PassOn<'_> {
-    fn disarm(mut self) {
-        self.0 = None;
+    /// The notification was used: nothing to pass on. Returns whether
+    /// there was one.
+    fn disarm(&mut self) -> bool {
+        self.0.take().is_some()
     }
 }
 
@@ -773,5 +813,214 @@ impl Drop for PassOn<'_> {
         if let Some(cond) = self.0 {
             cond.notify_one();
         }
+    }
+}
+
+/// The future of [`Condition::wait`] (and [`BoundCondition::wait`]);
+/// resolves to the guard, the lock held again.
+///
+/// [`BoundCondition::wait`]: crate::BoundCondition::wait
+///
+/// # Cancel safety
+///
+/// Dropping it withdraws the waiter, or passes on the notification it had
+/// taken (also while re-taking the lock); the guard it was given is gone
+/// (the lock stays released).
+#[must_use = "futures do nothing unless you `.await` or poll them"]
+pub struct ConditionWait<'a, G: ConditionGuard> {
+    stage: Stage<'a, G>,
+}
+
+impl<G: ConditionGuard> Future for ConditionWait<'_, G> {
+    type Output = G;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<G> {
+        self.get_mut()
+            .stage
+            .poll(
+                cx,
+                #[cfg(feature = "tokio")]
+                None,
+            )
+            .map(|(guard, _)| guard)
+    }
+}
+
+impl<G: ConditionGuard> fmt::Debug for ConditionWait<'_, G> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ConditionWait")
+            .field("stage", &self.stage.name())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<G: ConditionGuard> Stage<'_, G> {
+    fn name(&self) -> &'static str {
+        match self {
+            Stage::Waiting { .. } => "waiting",
+            Stage::Relocking { .. } => "relocking",
+            Stage::Done => "done",
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The future of [`Condition::wait_for`] (and
+    /// [`BoundCondition::wait_for`](crate::BoundCondition::wait_for));
+    /// resolves to the guard once `pred` holds.
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`ConditionWait`].
+    #[must_use = "futures do nothing unless you `.await` or poll them"]
+    pub struct ConditionWaitFor<'a, G: ConditionGuard, P> {
+        cond: &'a Condition,
+        pred: P,
+        // The guard, to check `pred` with next.
+        check: Option<G>,
+        stage: Stage<'a, G>,
+    }
+}
+
+impl<G: ConditionGuard, P: FnMut(&mut G::Target) -> bool> Future for ConditionWaitFor<'_, G, P> {
+    type Output = G;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<G> {
+        let this = self.project();
+        loop {
+            if let Some(mut guard) = this.check.take() {
+                if (this.pred)(&mut *guard) {
+                    return Poll::Ready(guard);
+                }
+                *this.stage = this.cond.start(guard);
+            }
+            let (guard, _) = std::task::ready!(this.stage.poll(
+                cx,
+                #[cfg(feature = "tokio")]
+                None,
+            ));
+            *this.check = Some(guard);
+        }
+    }
+}
+
+impl<G: ConditionGuard, P> fmt::Debug for ConditionWaitFor<'_, G, P> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ConditionWaitFor")
+            .field("stage", &self.stage.name())
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(feature = "tokio")]
+pin_project_lite::pin_project! {
+    /// The future of [`Condition::wait_timeout`] (and
+    /// [`BoundCondition::wait_timeout`](crate::BoundCondition::wait_timeout));
+    /// resolves to the guard and whether it was notified. Requires feature
+    /// `tokio`.
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`ConditionWait`].
+    #[must_use = "futures do nothing unless you `.await` or poll them"]
+    pub struct ConditionWaitTimeout<'a, G: ConditionGuard> {
+        at: &'static Location<'static>,
+        timeout: Duration,
+        // Started at the first poll.
+        #[pin]
+        sleep: Option<tokio::time::Sleep>,
+        stage: Stage<'a, G>,
+    }
+}
+
+#[cfg(feature = "tokio")]
+impl<G: ConditionGuard> Future for ConditionWaitTimeout<'_, G> {
+    type Output = (G, bool);
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<(G, bool)> {
+        let mut this = self.project();
+        if this.sleep.is_none() {
+            crate::blocking::require_runtime("Condition::wait_timeout", this.at);
+            this.sleep.set(Some(tokio::time::sleep(*this.timeout)));
+        }
+        this.stage.poll(cx, this.sleep.as_pin_mut())
+    }
+}
+
+#[cfg(feature = "tokio")]
+impl<G: ConditionGuard> fmt::Debug for ConditionWaitTimeout<'_, G> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ConditionWaitTimeout")
+            .field("timeout", &self.timeout)
+            .field("stage", &self.stage.name())
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(feature = "tokio")]
+pin_project_lite::pin_project! {
+    /// The future of [`Condition::wait_for_timeout`] (and
+    /// [`BoundCondition::wait_for_timeout`](crate::BoundCondition::wait_for_timeout));
+    /// resolves to the guard and the predicate's last value. Requires
+    /// feature `tokio`.
+    ///
+    /// # Cancel safety
+    ///
+    /// As [`ConditionWait`].
+    #[must_use = "futures do nothing unless you `.await` or poll them"]
+    pub struct ConditionWaitForTimeout<'a, G: ConditionGuard, P> {
+        cond: &'a Condition,
+        pred: P,
+        at: &'static Location<'static>,
+        timeout: Duration,
+        // The deadline of the whole wait, started at the first poll.
+        #[pin]
+        sleep: Option<tokio::time::Sleep>,
+        check: Option<G>,
+        stage: Stage<'a, G>,
+    }
+}
+
+#[cfg(feature = "tokio")]
+impl<G: ConditionGuard, P: FnMut(&mut G::Target) -> bool> Future
+    for ConditionWaitForTimeout<'_, G, P>
+{
+    type Output = (G, bool);
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<(G, bool)> {
+        let mut this = self.project();
+        if this.sleep.is_none() {
+            crate::blocking::require_runtime("Condition::wait_for_timeout", this.at);
+            this.sleep.set(Some(tokio::time::sleep(*this.timeout)));
+        }
+        loop {
+            if let Some(mut guard) = this.check.take() {
+                if (this.pred)(&mut *guard) {
+                    return Poll::Ready((guard, true));
+                }
+                let elapsed = this
+                    .sleep
+                    .as_ref()
+                    .as_pin_ref()
+                    .is_some_and(|s| s.is_elapsed());
+                if elapsed {
+                    return Poll::Ready((guard, false));
+                }
+                *this.stage = this.cond.start(guard);
+            }
+            let (guard, _) =
+                std::task::ready!(this.stage.poll(cx, this.sleep.as_mut().as_pin_mut()));
+            *this.check = Some(guard);
+        }
+    }
+}
+
+#[cfg(feature = "tokio")]
+impl<G: ConditionGuard, P> fmt::Debug for ConditionWaitForTimeout<'_, G, P> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ConditionWaitForTimeout")
+            .field("timeout", &self.timeout)
+            .field("stage", &self.stage.name())
+            .finish_non_exhaustive()
     }
 }

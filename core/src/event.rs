@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use crate::blocking::Twin;
 use crate::raw::lazy::LazyList;
-use crate::raw::list::{Locked, WaitList, Wake};
+use crate::raw::list::{Key, Locked, Sleeper, WaitList};
 use crate::sync::{AtomicBool, Ordering};
 
 /// A flag that tasks can wait for: Python's [`threading.Event`] and
@@ -234,7 +234,7 @@ impl Event {
             if self.flag.load(Ordering::Acquire) {
                 return true;
             }
-            q.push_back((), Wake::current_thread())
+            q.push_back((), Sleeper::current_thread())
         };
         self.queue.park_until(key, deadline)
     }
@@ -253,7 +253,7 @@ impl Event {
     #[cfg(any(feature = "__introspection", warden_model))]
     #[doc(hidden)]
     pub fn __waiter_records(&self) -> usize {
-        self.queue.records()
+        self.queue.waiter_records()
     }
 }
 
@@ -282,7 +282,7 @@ impl fmt::Debug for Event {
 #[must_use = "futures do nothing unless you `.await` or poll them"]
 pub struct EventWait<'a> {
     event: &'a Event,
-    key: Option<usize>,
+    key: Option<Key>,
 }
 
 impl Future for EventWait<'_> {
@@ -297,7 +297,7 @@ impl Future for EventWait<'_> {
                 }
                 // Cloned before the mutex is taken (and, if not needed
                 // after all, dropped after it is released).
-                let wake = Wake::task(cx.waker());
+                let wake = Sleeper::task(cx.waker());
                 let mut q = this.event.queue();
                 if this.event.flag.load(Ordering::Acquire) {
                     return Poll::Ready(());

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use crate::blocking::Twin;
-use crate::raw::list::NOT_QUEUED;
+use crate::raw::list::Key;
 use crate::raw::lock::RawLock;
 
 /// A mutual-exclusion lock for async code: Python's [`threading.Lock`] and
@@ -225,7 +225,7 @@ impl<T: ?Sized> Lock<T> {
     pub fn acquire(&self) -> LockAcquire<'_, T> {
         LockAcquire {
             lock: Some(self),
-            key: NOT_QUEUED,
+            key: None,
         }
     }
 
@@ -272,7 +272,7 @@ impl<T: ?Sized> Lock<T> {
     pub fn acquire_owned(self: Arc<Self>) -> LockAcquireOwned<T> {
         LockAcquireOwned {
             lock: Some(self),
-            key: NOT_QUEUED,
+            key: None,
         }
     }
 
@@ -357,7 +357,7 @@ impl<T: ?Sized> Lock<T> {
     #[cfg(any(feature = "__introspection", warden_model))]
     #[doc(hidden)]
     pub fn __waiter_records(&self) -> usize {
-        self.raw.records()
+        self.raw.waiter_records()
     }
 }
 
@@ -396,8 +396,8 @@ impl<T: ?Sized + fmt::Debug> fmt::Debug for Lock<T> {
 pub struct LockAcquire<'a, T: ?Sized> {
     /// `None` once the guard has been returned.
     lock: Option<&'a Lock<T>>,
-    /// Our waiter record in the lock's queue, or [`NOT_QUEUED`].
-    key: usize,
+    /// Our waiter record in the lock's queue, once queued.
+    key: Option<Key>,
 }
 
 impl<'a, T: ?Sized> Future for LockAcquire<'a, T> {
@@ -426,7 +426,7 @@ impl<T: ?Sized> Drop for LockAcquire<'_, T> {
 impl<T: ?Sized> fmt::Debug for LockAcquire<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("LockAcquire")
-            .field("queued", &(self.key != NOT_QUEUED))
+            .field("queued", &(self.key.is_some()))
             .finish_non_exhaustive()
     }
 }
@@ -434,8 +434,8 @@ impl<T: ?Sized> fmt::Debug for LockAcquire<'_, T> {
 /// The poll shared by both acquire futures: the inlined fast path (free,
 /// nobody queued), else queue as / poll waiter `key`.
 #[inline]
-fn poll_lock(raw: &RawLock, key: &mut usize, cx: &mut Context<'_>) -> Poll<()> {
-    if *key == NOT_QUEUED && raw.try_acquire() {
+fn poll_lock(raw: &RawLock, key: &mut Option<Key>, cx: &mut Context<'_>) -> Poll<()> {
+    if key.is_none() && raw.try_acquire() {
         return Poll::Ready(());
     }
     raw.poll_acquire(key, cx)
@@ -451,8 +451,8 @@ fn poll_lock(raw: &RawLock, key: &mut usize, cx: &mut Context<'_>) -> Poll<()> {
 pub struct LockAcquireOwned<T: ?Sized> {
     /// `None` once the guard (which took the `Arc`) has been returned.
     lock: Option<Arc<Lock<T>>>,
-    /// Our waiter record in the lock's queue, or [`NOT_QUEUED`].
-    key: usize,
+    /// Our waiter record in the lock's queue, once queued.
+    key: Option<Key>,
 }
 
 impl<T: ?Sized> Future for LockAcquireOwned<T> {
@@ -482,7 +482,7 @@ impl<T: ?Sized> Drop for LockAcquireOwned<T> {
 impl<T: ?Sized> fmt::Debug for LockAcquireOwned<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("LockAcquireOwned")
-            .field("queued", &(self.key != NOT_QUEUED))
+            .field("queued", &(self.key.is_some()))
             .finish_non_exhaustive()
     }
 }

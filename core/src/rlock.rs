@@ -9,7 +9,8 @@ use std::task::{Context, Poll};
 
 use crate::blocking::Twin;
 use crate::owner::Owner;
-use crate::raw::semaphore::{NOT_QUEUED, RawSemaphore};
+use crate::raw::list::Key;
+use crate::raw::semaphore::RawSemaphore;
 use crate::sync::{AtomicU64, AtomicUsize, Ordering};
 
 /// A re-entrant lock: Python's [`threading.RLock`], for async tasks.
@@ -181,7 +182,7 @@ impl<T: ?Sized> RLock<T> {
     pub fn acquire(&self) -> RLockAcquire<'_, T> {
         RLockAcquire {
             lock: Some(self),
-            key: NOT_QUEUED,
+            key: None,
         }
     }
 
@@ -270,7 +271,7 @@ impl<T: ?Sized> RLock<T> {
     #[cfg(any(feature = "__introspection", warden_model))]
     #[doc(hidden)]
     pub fn __waiter_records(&self) -> usize {
-        self.raw.records()
+        self.raw.waiter_records()
     }
 
     /// If `me` owns the lock, counts one more guard.
@@ -396,12 +397,12 @@ impl<T: ?Sized + fmt::Debug> fmt::Debug for RLock<T> {
 #[must_use = "futures do nothing unless you `.await` or poll them"]
 pub struct RLockAcquire<'a, T: ?Sized> {
     lock: Option<&'a RLock<T>>,
-    /// The waiter record's key once queued, else [`NOT_QUEUED`]: a plain
-    /// `usize` rather than an `Option` keeps the future two words, so it is
-    /// passed and moved in registers where a caller moves it by value
-    /// (a three-word future copied through the stack cost a failed
-    /// store-to-load forward on every poll in the benchmark harness).
-    key: usize,
+    /// The waiter record's key once queued. One word (`Key` is never 0),
+    /// so the future is two words and moves in registers where a caller
+    /// moves it by value (a three-word future copied through the stack cost
+    /// a failed store-to-load forward on every poll in the benchmark
+    /// harness).
+    key: Option<Key>,
 }
 
 impl<'a, T: ?Sized> Future for RLockAcquire<'a, T> {
@@ -417,7 +418,7 @@ impl<'a, T: ?Sized> Future for RLockAcquire<'a, T> {
         // Fast path, small enough to inline into the caller: re-entry, or
         // a free lock. The owner is whoever polls: the task (or thread)
         // awaiting us.
-        if let (Some(lock), NOT_QUEUED) = (this.lock, this.key) {
+        if let (Some(lock), None) = (this.lock, this.key) {
             let me = Owner::current();
             if lock.reenter(me) || lock.try_acquire_first(me) {
                 this.lock = None;
@@ -442,7 +443,7 @@ impl<'a, T: ?Sized> RLockAcquire<'a, T> {
             .lock
             .expect("RLockAcquire polled after it returned its guard");
         let me = Owner::current();
-        if self.key != NOT_QUEUED && lock.reenter(me) {
+        if self.key.is_some() && lock.reenter(me) {
             // Our record is still queued (a permit cannot have been granted
             // to it while our task holds the lock), so withdrawing it gives
             // nothing back.
@@ -450,9 +451,9 @@ impl<'a, T: ?Sized> RLockAcquire<'a, T> {
             self.lock = None;
             return Poll::Ready(RLockGuard::new(lock));
         }
-        let was_queued = self.key != NOT_QUEUED;
+        let was_queued = self.key.is_some();
         match lock.raw.poll_acquire(1, me.word(), &mut self.key, cx) {
-            Poll::Ready(()) => {
+            Poll::Ready(_) => {
                 lock.became_owner(me);
                 if was_queued {
                     lock.raw.wake_owned_by(me.word());
@@ -477,7 +478,7 @@ impl<T: ?Sized> Drop for RLockAcquire<'_, T> {
 impl<T: ?Sized> fmt::Debug for RLockAcquire<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RLockAcquire")
-            .field("queued", &(self.key != NOT_QUEUED))
+            .field("queued", &(self.key.is_some()))
             .finish_non_exhaustive()
     }
 }

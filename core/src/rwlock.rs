@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use crate::blocking::Twin;
-use crate::raw::list::NOT_QUEUED;
+use crate::raw::list::Key;
 use crate::raw::rwlock::RawRwLock;
 
 /// A reader-writer lock for async code, holding the data it protects: any
@@ -19,7 +19,7 @@ use crate::raw::rwlock::RawRwLock;
 ///
 /// Python's `threading` has no reader-writer lock (see the book's `RwLock`
 /// chapter for what Python programs do instead); this is the lock of
-/// [`tokio::sync::RwLock`] and `async_lock::RwLock`, with warden's
+/// `tokio::sync::RwLock` and `async_lock::RwLock`, with warden's
 /// guarantees: cancel-safe waits, blocking twins for threads, and a
 /// fairness policy stated exactly below.
 ///
@@ -208,7 +208,7 @@ impl<T: ?Sized> RwLock<T> {
     pub fn read(&self) -> RwLockRead<'_, T> {
         RwLockRead {
             lock: Some(self),
-            key: NOT_QUEUED,
+            key: None,
         }
     }
 
@@ -243,7 +243,7 @@ impl<T: ?Sized> RwLock<T> {
     pub fn write(&self) -> RwLockWrite<'_, T> {
         RwLockWrite {
             lock: Some(self),
-            key: NOT_QUEUED,
+            key: None,
         }
     }
 
@@ -301,7 +301,7 @@ impl<T: ?Sized> RwLock<T> {
     pub fn read_owned(self: Arc<Self>) -> RwLockReadOwned<T> {
         RwLockReadOwned {
             lock: Some(self),
-            key: NOT_QUEUED,
+            key: None,
         }
     }
 
@@ -328,7 +328,7 @@ impl<T: ?Sized> RwLock<T> {
     pub fn write_owned(self: Arc<Self>) -> RwLockWriteOwned<T> {
         RwLockWriteOwned {
             lock: Some(self),
-            key: NOT_QUEUED,
+            key: None,
         }
     }
 
@@ -447,7 +447,7 @@ impl<T: ?Sized> RwLock<T> {
     #[cfg(any(feature = "__introspection", warden_model))]
     #[doc(hidden)]
     pub fn __waiter_records(&self) -> usize {
-        self.raw.records()
+        self.raw.waiter_records()
     }
 }
 
@@ -484,8 +484,8 @@ impl<T: ?Sized + fmt::Debug> fmt::Debug for RwLock<T> {
 /// Polls for a read lock: the inlined fast path (no writer, nobody
 /// queued), else queue as / poll waiter `key`.
 #[inline]
-fn poll_read(raw: &RawRwLock, key: &mut usize, cx: &mut Context<'_>) -> Poll<()> {
-    if *key == NOT_QUEUED && raw.try_read() {
+fn poll_read(raw: &RawRwLock, key: &mut Option<Key>, cx: &mut Context<'_>) -> Poll<()> {
+    if key.is_none() && raw.try_read() {
         return Poll::Ready(());
     }
     raw.poll_read(key, cx)
@@ -493,8 +493,8 @@ fn poll_read(raw: &RawRwLock, key: &mut usize, cx: &mut Context<'_>) -> Poll<()>
 
 /// As [`poll_read`], for the write lock.
 #[inline]
-fn poll_write(raw: &RawRwLock, key: &mut usize, cx: &mut Context<'_>) -> Poll<()> {
-    if *key == NOT_QUEUED && raw.try_write() {
+fn poll_write(raw: &RawRwLock, key: &mut Option<Key>, cx: &mut Context<'_>) -> Poll<()> {
+    if key.is_none() && raw.try_write() {
         return Poll::Ready(());
     }
     raw.poll_write(key, cx)
@@ -510,8 +510,8 @@ fn poll_write(raw: &RawRwLock, key: &mut usize, cx: &mut Context<'_>) -> Poll<()
 pub struct RwLockRead<'a, T: ?Sized> {
     /// `None` once the guard has been returned.
     lock: Option<&'a RwLock<T>>,
-    /// Our waiter record in the lock's queue, or [`NOT_QUEUED`].
-    key: usize,
+    /// Our waiter record in the lock's queue, once queued.
+    key: Option<Key>,
 }
 
 impl<'a, T: ?Sized> Future for RwLockRead<'a, T> {
@@ -540,7 +540,7 @@ impl<T: ?Sized> Drop for RwLockRead<'_, T> {
 impl<T: ?Sized> fmt::Debug for RwLockRead<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RwLockRead")
-            .field("queued", &(self.key != NOT_QUEUED))
+            .field("queued", &(self.key.is_some()))
             .finish_non_exhaustive()
     }
 }
@@ -556,8 +556,8 @@ impl<T: ?Sized> fmt::Debug for RwLockRead<'_, T> {
 pub struct RwLockWrite<'a, T: ?Sized> {
     /// `None` once the guard has been returned.
     lock: Option<&'a RwLock<T>>,
-    /// Our waiter record in the lock's queue, or [`NOT_QUEUED`].
-    key: usize,
+    /// Our waiter record in the lock's queue, once queued.
+    key: Option<Key>,
 }
 
 impl<'a, T: ?Sized> Future for RwLockWrite<'a, T> {
@@ -586,7 +586,7 @@ impl<T: ?Sized> Drop for RwLockWrite<'_, T> {
 impl<T: ?Sized> fmt::Debug for RwLockWrite<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RwLockWrite")
-            .field("queued", &(self.key != NOT_QUEUED))
+            .field("queued", &(self.key.is_some()))
             .finish_non_exhaustive()
     }
 }
@@ -601,8 +601,8 @@ impl<T: ?Sized> fmt::Debug for RwLockWrite<'_, T> {
 pub struct RwLockReadOwned<T: ?Sized> {
     /// `None` once the guard (which took the `Arc`) has been returned.
     lock: Option<Arc<RwLock<T>>>,
-    /// Our waiter record in the lock's queue, or [`NOT_QUEUED`].
-    key: usize,
+    /// Our waiter record in the lock's queue, once queued.
+    key: Option<Key>,
 }
 
 impl<T: ?Sized> Future for RwLockReadOwned<T> {
@@ -632,7 +632,7 @@ impl<T: ?Sized> Drop for RwLockReadOwned<T> {
 impl<T: ?Sized> fmt::Debug for RwLockReadOwned<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RwLockReadOwned")
-            .field("queued", &(self.key != NOT_QUEUED))
+            .field("queued", &(self.key.is_some()))
             .finish_non_exhaustive()
     }
 }
@@ -647,8 +647,8 @@ impl<T: ?Sized> fmt::Debug for RwLockReadOwned<T> {
 pub struct RwLockWriteOwned<T: ?Sized> {
     /// `None` once the guard (which took the `Arc`) has been returned.
     lock: Option<Arc<RwLock<T>>>,
-    /// Our waiter record in the lock's queue, or [`NOT_QUEUED`].
-    key: usize,
+    /// Our waiter record in the lock's queue, once queued.
+    key: Option<Key>,
 }
 
 impl<T: ?Sized> Future for RwLockWriteOwned<T> {
@@ -678,7 +678,7 @@ impl<T: ?Sized> Drop for RwLockWriteOwned<T> {
 impl<T: ?Sized> fmt::Debug for RwLockWriteOwned<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RwLockWriteOwned")
-            .field("queued", &(self.key != NOT_QUEUED))
+            .field("queued", &(self.key.is_some()))
             .finish_non_exhaustive()
     }
 }

@@ -8,7 +8,7 @@ use std::task::{Context, Poll};
 
 use crate::BoundedSemaphore;
 use crate::blocking::Twin;
-use crate::raw::list::Wake;
+use crate::raw::list::Key;
 use crate::raw::semaphore::{MAX_PERMITS, RawSemaphore};
 
 // `Semaphore::MAX_PERMITS` is a literal so that rustdoc shows its value;
@@ -331,7 +331,7 @@ impl Semaphore {
     #[cfg(any(feature = "__introspection", warden_model))]
     #[doc(hidden)]
     pub fn __waiter_records(&self) -> usize {
-        self.raw.records()
+        self.raw.waiter_records()
     }
 }
 
@@ -366,12 +366,14 @@ pub(crate) fn assert_within_max(n: usize) {
 /// as small as async-lock's):
 ///
 /// * `n << 2 | bounded`: not queued yet, wants `n` permits;
-/// * `key << 2 | bounded | QUEUED`: queued as waiter `key`;
-/// * `DONE`: the permit was returned.
+/// * `key << 2 | bounded | QUEUED`: queued as waiter `key` (its
+///   [`Key::to_bits`]: the one place a key is packed with other state
+///   instead of kept as `Option<Key>`, for the size);
+/// * `DONE`: the permits were returned.
 ///
 /// `bounded` (`BOUNDED`) marks permits of a [`BoundedSemaphore`], whose
 /// `forget` must be counted. `n` fits: it is at most `MAX_PERMITS`
-/// (`usize::MAX >> 2`); so does any key (an index into a `Vec`).
+/// (`usize::MAX >> 2`); so does any key (a slot index of a `Vec`, plus one).
 #[derive(Clone, Copy)]
 struct AcquireState(usize);
 
@@ -394,40 +396,38 @@ impl AcquireState {
     #[inline]
     fn poll(&mut self, raw: &RawSemaphore, cx: &mut Context<'_>, what: &str) -> Poll<usize> {
         let word = self.0;
-        if word & QUEUED != 0 {
-            return self.poll_queued(raw, cx, what);
-        }
-        // Fast path (inlined, and kept small so it is): free permits and
-        // nobody queued.
-        let n = word >> 2;
-        if raw.try_acquire_many(n) {
-            self.0 = DONE;
-            return Poll::Ready(n);
-        }
-        self.enqueue(raw, n, cx)
-    }
-
-    #[inline(never)]
-    fn poll_queued(&mut self, raw: &RawSemaphore, cx: &mut Context<'_>, what: &str) -> Poll<usize> {
-        assert!(self.0 != DONE, "{what} polled after it returned its permit");
-        let ready = raw.poll_queued(self.0 >> 2, cx);
-        if ready.is_ready() {
-            self.0 = DONE;
-        }
-        ready
-    }
-
-    #[cold]
-    fn enqueue(&mut self, raw: &RawSemaphore, n: usize, cx: &mut Context<'_>) -> Poll<usize> {
-        match raw.enqueue(n, 0, Wake::task(cx.waker())) {
-            None => {
+        if word & QUEUED == 0 {
+            // Fast path (inlined, and kept small so it is): free permits
+            // and nobody queued.
+            let n = word >> 2;
+            if raw.try_acquire_many(n) {
                 self.0 = DONE;
-                Poll::Ready(n)
+                return Poll::Ready(n);
             }
-            Some(key) => {
-                self.0 = key << 2 | (self.0 & BOUNDED) | QUEUED;
-                Poll::Pending
-            }
+        }
+        self.poll_slow(raw, cx, what)
+    }
+
+    /// The queue's side, through the raw semaphore's one poll path.
+    #[inline(never)]
+    fn poll_slow(&mut self, raw: &RawSemaphore, cx: &mut Context<'_>, what: &str) -> Poll<usize> {
+        assert!(self.0 != DONE, "{what} polled after it returned its permit");
+        let (n, mut key) = self.unpack();
+        let polled = raw.poll_acquire(n, 0, &mut key, cx);
+        self.0 = match key {
+            _ if polled.is_ready() => DONE,
+            Some(key) => key.to_bits() << 2 | (self.0 & BOUNDED) | QUEUED,
+            None => unreachable!("pending, so queued"),
+        };
+        polled
+    }
+
+    /// The permits wanted (before it queues) and the waiter key (after).
+    fn unpack(self) -> (usize, Option<Key>) {
+        if self.0 & QUEUED == 0 {
+            (self.0 >> 2, None)
+        } else {
+            (0, Key::from_bits(self.0 >> 2))
         }
     }
 
@@ -450,7 +450,8 @@ impl AcquireState {
     #[inline]
     fn cancel(&mut self, raw: &RawSemaphore) {
         if self.queued() {
-            raw.cancel(self.0 >> 2);
+            let (_, mut key) = self.unpack();
+            raw.withdraw(&mut key);
             self.0 = DONE;
         }
     }

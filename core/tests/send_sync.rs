@@ -16,9 +16,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use warden::futures::{
-    EventWait, LockAcquire, LockAcquireOwned, RwLockRead, RwLockReadOwned, RwLockWrite,
-    RwLockWriteOwned, SemaphoreAcquire, SemaphoreAcquireOwned,
+    BarrierWait, ConditionWait, ConditionWaitFor, EventWait, LockAcquire, LockAcquireOwned,
+    RwLockRead, RwLockReadOwned, RwLockWrite, RwLockWriteOwned, SemaphoreAcquire,
+    SemaphoreAcquireOwned,
 };
+#[cfg(feature = "tokio")]
+use warden::futures::{BarrierWaitTimeout, ConditionWaitForTimeout, ConditionWaitTimeout};
 use warden::{
     BoundedSemaphore, BrokenBarrierError, Event, Lock, LockGuard, OwnedLockGuard,
     OwnedRwLockReadGuard, OwnedRwLockWriteGuard, OwnedSemaphorePermit, RwLock, RwLockReadGuard,
@@ -51,6 +54,15 @@ trait AmbiguousIfSync<A> {
 impl<T: ?Sized> AmbiguousIfSync<()> for T {}
 impl<T: ?Sized + Sync> AmbiguousIfSync<u8> for T {}
 
+#[cfg(feature = "tokio")] // only the timeout futures are !Unpin
+trait AmbiguousIfUnpin<A> {
+    fn some_item(&self) {}
+}
+#[cfg(feature = "tokio")]
+impl<T: ?Sized> AmbiguousIfUnpin<()> for T {}
+#[cfg(feature = "tokio")]
+impl<T: ?Sized + Unpin> AmbiguousIfUnpin<u8> for T {}
+
 /// A value of any type, for checks that are compiled and never run.
 fn fake<T>() -> T {
     unreachable!("auto-trait checks are never run")
@@ -68,6 +80,9 @@ macro_rules! traits {
     };
     (@unpin $v:ident, Unpin) => {
         require_unpin(&$v);
+    };
+    (@unpin $v:ident, !Unpin) => {
+        AmbiguousIfUnpin::some_item(&$v);
     };
     ($v:ident, Send & $($rest:tt)*) => {
         require_send(&$v);
@@ -183,6 +198,22 @@ assert_future!(|s: Arc<BoundedSemaphore>| s.acquire_many_owned(2) => Send & Sync
 // --- Event ----------------------------------------------------------------
 assert_type!(Event: Send & Sync & Unpin);
 assert_type!(EventWait<'static>: Send & Sync & Unpin);
+
+// --- Condition and Barrier futures -----------------------------------------
+// Send and Sync as the guard they carry (and the predicate); `Unpin` except
+// the timeout futures, which hold tokio's `Sleep`.
+assert_type!(ConditionWait<'static, LockGuard<'static, YY>>: Send & Sync & Unpin);
+assert_type!(ConditionWait<'static, LockGuard<'static, YN>>: Send & Sync & Unpin);
+assert_type!(ConditionWait<'static, OwnedLockGuard<YY>>: Send & Sync & Unpin);
+assert_type!(ConditionWait<'static, OwnedLockGuard<NN>>: !Send & !Sync & Unpin);
+assert_type!(ConditionWaitFor<'static, LockGuard<'static, YY>, fn(&mut YY) -> bool>: Send & Sync & Unpin);
+assert_type!(BarrierWait<'static>: Send & Sync & Unpin);
+#[cfg(feature = "tokio")]
+assert_type!(ConditionWaitTimeout<'static, LockGuard<'static, YY>>: Send & Sync & !Unpin);
+#[cfg(feature = "tokio")]
+assert_type!(ConditionWaitForTimeout<'static, LockGuard<'static, YY>, fn(&mut YY) -> bool>: Send & Sync & !Unpin);
+#[cfg(feature = "tokio")]
+assert_type!(BarrierWaitTimeout<'static>: Send & Sync & !Unpin);
 
 // --- Errors ---------------------------------------------------------------
 assert_type!(TooManyReleases: Send & Sync & Unpin);

@@ -7,7 +7,7 @@
 use std::num::NonZeroU64;
 use std::ptr;
 
-use super::list::{Locked, WaitList, poll_registered};
+use super::list::{Key, Locked, WaitList, poll_registered};
 use crate::sync::{Mutex, MutexGuard};
 
 use crate::sync::{AtomicPtr, Ordering};
@@ -160,33 +160,24 @@ impl<S> LazyList<S> {
         self.allocated().id
     }
 
-    /// For a thread that registered `key` with `Wake::current_thread()`:
+    /// For a thread that registered `key` with `Sleeper::current_thread()`:
     /// parks until the node is notified or `deadline` passes, then frees
     /// it. Returns whether it was notified (a notification that lands as
     /// the deadline passes counts).
-    pub(crate) fn park_until(&self, key: usize, deadline: Option<std::time::Instant>) -> bool {
-        loop {
-            match deadline {
-                None => crate::sync::park(),
-                Some(deadline) => {
-                    let now = std::time::Instant::now();
-                    if now < deadline {
-                        crate::sync::park_timeout(deadline - now);
-                    }
-                }
-            }
+    pub(crate) fn park_until(&self, key: Key, deadline: Option<std::time::Instant>) -> bool {
+        super::park::park_until(deadline, |timed_out, _| {
             let mut list = self.lock();
             let notified = !list.is_linked(key);
-            if notified || deadline.is_some_and(|d| std::time::Instant::now() >= d) {
+            (notified || timed_out).then(|| {
                 list.remove(key);
-                return notified;
-            }
-        }
+                notified
+            })
+        })
     }
 
     /// Records still allocated (see `WaitList::occupied`).
     #[cfg(any(feature = "__introspection", warden_model))]
-    pub(crate) fn records(&self) -> usize {
+    pub(crate) fn waiter_records(&self) -> usize {
         self.inner.get().map_or(0, |a| a.list.lock().occupied())
     }
 }
@@ -194,11 +185,7 @@ impl<S> LazyList<S> {
 impl LazyList<()> {
     /// Polls the waiter `key` until a notifier unlinks it (then frees its
     /// record): `Event`'s and `Condition`'s wait.
-    pub(crate) fn poll_notified(
-        &self,
-        key: usize,
-        waker: &std::task::Waker,
-    ) -> std::task::Poll<()> {
+    pub(crate) fn poll_notified(&self, key: Key, waker: &std::task::Waker) -> std::task::Poll<()> {
         poll_registered(
             || self.lock(),
             |q| q,

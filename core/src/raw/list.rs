@@ -17,7 +17,7 @@
 //! that owns a permit of the semaphore, a waker whose `clone` sets the
 //! event). So none of the three ever happens under a primitive's mutex:
 //!
-//! * a waker is cloned *before* the mutex is taken ([`Wake::task`] at a
+//! * a waker is cloned *before* the mutex is taken ([`Sleeper::task`] at a
 //!   waiter's first poll; [`poll_registered`] on later polls, only when the
 //!   stored waker would not wake the new one);
 //! * the list never wakes or drops a waker itself: every wake handle it
@@ -26,22 +26,46 @@
 //!   dropped. A caller cannot forget: it only ever holds the list through
 //!   that guard.
 
+use std::num::NonZeroUsize;
 use std::ops::{Deref, DerefMut};
 use std::task::{Poll, Waker};
 
 use crate::sync::{MutexGuard, Thread};
 
-/// "No node": the end of the FIFO, or of the free list.
+/// "No node": the end of the FIFO, or of the free list (links between
+/// slots, inside the list; waiters name their node by [`Key`]).
 const NIL: usize = usize::MAX;
 
-/// The waiter key of a future that is not queued. Keys are slot indices of
-/// a `Vec` of nodes larger than a byte, so never this; a plain `usize` with
-/// this sentinel (rather than an `Option`) keeps the futures two words, so
-/// they move in registers.
-pub(crate) const NOT_QUEUED: usize = usize::MAX;
+/// A waiter's name for its record in a [`WaitList`], the one kind of key
+/// every primitive keeps: the record's slot index plus one, so it is never
+/// zero and a future's `Option<Key>` ("queued as", or `None` before it
+/// queues) is one word.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) struct Key(NonZeroUsize);
+
+impl Key {
+    fn new(slot: usize) -> Key {
+        Key(NonZeroUsize::new(slot + 1).expect("a slot index is below usize::MAX"))
+    }
+
+    fn slot(self) -> usize {
+        self.0.get() - 1
+    }
+
+    /// The key as a nonzero word, for the one future that packs it with
+    /// other state to stay two words (the semaphore's acquire).
+    pub(crate) fn to_bits(self) -> usize {
+        self.0.get()
+    }
+
+    /// The key [`to_bits`](Self::to_bits) gave; `None` for 0.
+    pub(crate) fn from_bits(bits: usize) -> Option<Key> {
+        NonZeroUsize::new(bits).map(Key)
+    }
+}
 
 /// How to wake the owner of a node: a task's waker or a parked thread.
-pub(crate) enum Wake {
+pub(crate) enum Sleeper {
     /// Registered, but nothing to wake (not polled yet, or already woken).
     Idle,
     /// An async waiter.
@@ -50,45 +74,45 @@ pub(crate) enum Wake {
     Thread(Thread),
 }
 
-impl Wake {
+impl Sleeper {
     /// A task's wake handle: clones `waker`, so call it *before* taking a
     /// primitive's mutex.
     pub(crate) fn task(waker: &Waker) -> Self {
-        Wake::Task(waker.clone())
+        Sleeper::Task(waker.clone())
     }
 
     /// Wakes whoever this names. Runs foreign code: only ever after the
     /// list's mutex is released (the [`Locked`] guard does it).
     fn wake(self) {
         match self {
-            Wake::Idle => {}
-            Wake::Task(waker) => waker.wake(),
-            Wake::Thread(thread) => thread.unpark(),
+            Sleeper::Idle => {}
+            Sleeper::Task(waker) => waker.wake(),
+            Sleeper::Thread(thread) => thread.unpark(),
         }
     }
 
     /// The wake handle for the current thread, for the blocking twins.
     pub(crate) fn current_thread() -> Self {
-        Wake::Thread(crate::sync::current_thread())
+        Sleeper::Thread(crate::sync::current_thread())
     }
 
     fn is_idle(&self) -> bool {
-        matches!(self, Wake::Idle)
+        matches!(self, Sleeper::Idle)
     }
 }
 
-/// Wake handles gathered under a mutex, to wake (or drop) once it is
+/// Sleepers gathered under a mutex, to wake (or drop) once it is
 /// released. The first `N` are kept inline: one by default, so the common
 /// hand-off to one waiter allocates nothing; `Barrier` keeps a whole
 /// generation's worth.
-pub(crate) struct Wakes<const N: usize = 1> {
-    inline: [Option<Wake>; N],
+pub(crate) struct Sleepers<const N: usize = 1> {
+    inline: [Option<Sleeper>; N],
     /// How many of `inline` are filled.
     len: usize,
-    rest: Vec<Wake>,
+    rest: Vec<Sleeper>,
 }
 
-impl<const N: usize> Wakes<N> {
+impl<const N: usize> Sleepers<N> {
     pub(crate) const fn new() -> Self {
         Self {
             inline: [const { None }; N],
@@ -97,7 +121,7 @@ impl<const N: usize> Wakes<N> {
         }
     }
 
-    fn push(&mut self, wake: Wake) {
+    fn push(&mut self, wake: Sleeper) {
         if wake.is_idle() {
             return;
         }
@@ -123,22 +147,22 @@ impl<const N: usize> Wakes<N> {
             }
         }
         self.len = 0;
-        self.rest.drain(..).for_each(Wake::wake);
+        self.rest.drain(..).for_each(Sleeper::wake);
     }
 }
 
 /// What a critical section leaves to do once the mutex is released: wake
 /// the waiters it notified, drop the wake handles it replaced or removed.
 pub(crate) struct Deferred<const N: usize = 1> {
-    wake: Wakes<N>,
-    drop: Wakes<1>,
+    wake: Sleepers<N>,
+    drop: Sleepers<1>,
 }
 
 impl<const N: usize> Deferred<N> {
     const fn new() -> Self {
         Self {
-            wake: Wakes::new(),
-            drop: Wakes::new(),
+            wake: Sleepers::new(),
+            drop: Sleepers::new(),
         }
     }
 
@@ -225,7 +249,7 @@ impl<T: Defer> Drop for Locked<'_, T> {
 pub(crate) fn poll_registered<'a, T: Defer + 'a, S, const N: usize, R>(
     lock: impl Fn() -> Locked<'a, T>,
     list: impl Fn(&mut T) -> &mut WaitList<S, N>,
-    key: usize,
+    key: Key,
     waker: &Waker,
     mut check: impl FnMut(&mut Locked<'a, T>) -> Poll<R>,
 ) -> Poll<R> {
@@ -240,7 +264,7 @@ pub(crate) fn poll_registered<'a, T: Defer + 'a, S, const N: usize, R>(
             return Poll::Pending;
         }
         if let Some(fresh) = fresh.take() {
-            l.set_wake(key, Wake::Task(fresh));
+            l.set_wake(key, Sleeper::Task(fresh));
             return Poll::Pending;
         }
         drop(held);
@@ -254,7 +278,7 @@ struct Node<S> {
     /// In the FIFO (still waiting), as opposed to unlinked (notified, its
     /// outcome in `data`, waiting for its owner to pick it up).
     linked: bool,
-    wake: Wake,
+    wake: Sleeper,
     data: S,
 }
 
@@ -275,7 +299,7 @@ pub(crate) struct WaitList<S, const N: usize = 1> {
     linked: usize,
     /// Occupied slots (linked or not).
     occupied: usize,
-    /// Wake handles to wake or drop once the mutex is released.
+    /// Sleepers to wake, and wake handles to drop, once the mutex is released.
     deferred: Deferred<N>,
 }
 
@@ -322,8 +346,8 @@ impl<S, const N: usize> WaitList<S, N> {
     }
 
     /// Appends a waiter; returns the key its owner keeps. `wake` was made
-    /// before the mutex was taken ([`Wake::task`]).
-    pub(crate) fn push_back(&mut self, data: S, wake: Wake) -> usize {
+    /// before the mutex was taken ([`Sleeper::task`]).
+    pub(crate) fn push_back(&mut self, data: S, wake: Sleeper) -> Key {
         let node = Node {
             prev: self.tail,
             next: NIL,
@@ -331,37 +355,37 @@ impl<S, const N: usize> WaitList<S, N> {
             wake,
             data,
         };
-        let key = if self.free == NIL {
+        let slot = if self.free == NIL {
             self.slots.push(Slot::Occupied(node));
             self.slots.len() - 1
         } else {
-            let key = self.free;
-            let Slot::Vacant { next_free } = self.slots[key] else {
+            let slot = self.free;
+            let Slot::Vacant { next_free } = self.slots[slot] else {
                 unreachable!("free list points at an occupied slot")
             };
             self.free = next_free;
-            self.slots[key] = Slot::Occupied(node);
-            key
+            self.slots[slot] = Slot::Occupied(node);
+            slot
         };
         if self.tail == NIL {
-            self.head = key;
+            self.head = slot;
         } else {
-            self.node_mut(self.tail).next = key;
+            self.at_mut(self.tail).next = slot;
         }
-        self.tail = key;
+        self.tail = slot;
         self.linked += 1;
         self.occupied += 1;
-        key
+        Key::new(slot)
     }
 
     /// The first waiter still in the FIFO.
-    pub(crate) fn front(&self) -> Option<usize> {
-        (self.head != NIL).then_some(self.head)
+    pub(crate) fn front(&self) -> Option<Key> {
+        (self.head != NIL).then(|| Key::new(self.head))
     }
 
     /// Takes a waiter out of the FIFO, keeping its slot (and its wake
     /// handle) for the owner.
-    pub(crate) fn detach(&mut self, key: usize) {
+    pub(crate) fn detach(&mut self, key: Key) {
         let (prev, next) = {
             let node = self.node_mut(key);
             debug_assert!(node.linked, "unlinking a node twice");
@@ -371,12 +395,12 @@ impl<S, const N: usize> WaitList<S, N> {
         if prev == NIL {
             self.head = next;
         } else {
-            self.node_mut(prev).next = next;
+            self.at_mut(prev).next = next;
         }
         if next == NIL {
             self.tail = prev;
         } else {
-            self.node_mut(next).prev = prev;
+            self.at_mut(next).prev = prev;
         }
         self.linked -= 1;
     }
@@ -384,13 +408,13 @@ impl<S, const N: usize> WaitList<S, N> {
     /// Notifies a waiter: takes it out of the FIFO (keeping its slot for
     /// the owner, who finds it unlinked) and wakes it once the mutex is
     /// released.
-    pub(crate) fn notify(&mut self, key: usize) {
+    pub(crate) fn notify(&mut self, key: Key) {
         self.detach(key);
         self.wake(key);
     }
 
     /// Notifies the first waiter; returns its key.
-    pub(crate) fn notify_front(&mut self) -> Option<usize> {
+    pub(crate) fn notify_front(&mut self) -> Option<Key> {
         let key = self.front()?;
         self.notify(key);
         Some(key)
@@ -398,33 +422,33 @@ impl<S, const N: usize> WaitList<S, N> {
 
     /// Wakes the owner of `key` (once the mutex is released), leaving its
     /// node where it is, with nothing to wake until it registers again.
-    pub(crate) fn wake(&mut self, key: usize) {
-        let wake = std::mem::replace(&mut self.node_mut(key).wake, Wake::Idle);
+    pub(crate) fn wake(&mut self, key: Key) {
+        let wake = std::mem::replace(&mut self.node_mut(key).wake, Sleeper::Idle);
         self.deferred.wake.push(wake);
     }
 
     /// Whether the owner's node is still in the FIFO (not yet notified).
-    pub(crate) fn is_linked(&self, key: usize) -> bool {
+    pub(crate) fn is_linked(&self, key: Key) -> bool {
         self.node(key).linked
     }
 
-    pub(crate) fn data(&self, key: usize) -> &S {
+    pub(crate) fn data(&self, key: Key) -> &S {
         &self.node(key).data
     }
 
-    pub(crate) fn data_mut(&mut self, key: usize) -> &mut S {
+    pub(crate) fn data_mut(&mut self, key: Key) -> &mut S {
         &mut self.node_mut(key).data
     }
 
     /// Whether the node's stored waker would wake `waker`'s task (so there
     /// is nothing to update). Compares pointers only: no foreign code.
-    pub(crate) fn will_wake(&self, key: usize, waker: &Waker) -> bool {
-        matches!(&self.node(key).wake, Wake::Task(stored) if stored.will_wake(waker))
+    pub(crate) fn will_wake(&self, key: Key, waker: &Waker) -> bool {
+        matches!(&self.node(key).wake, Sleeper::Task(stored) if stored.will_wake(waker))
     }
 
     /// Replaces the wake handle of a node (made before the mutex was taken);
     /// the old one is dropped once the mutex is released.
-    pub(crate) fn set_wake(&mut self, key: usize, wake: Wake) {
+    pub(crate) fn set_wake(&mut self, key: Key, wake: Sleeper) {
         let old = std::mem::replace(&mut self.node_mut(key).wake, wake);
         self.deferred.drop.push(old);
     }
@@ -432,17 +456,17 @@ impl<S, const N: usize> WaitList<S, N> {
     /// Frees the owner's slot (unlinking it first if still queued) and
     /// returns its data. Only the owner calls this, once. Its wake handle
     /// is dropped once the mutex is released.
-    pub(crate) fn remove(&mut self, key: usize) -> S {
+    pub(crate) fn remove(&mut self, key: Key) -> S {
         if self.node(key).linked {
             self.detach(key);
         }
         let slot = std::mem::replace(
-            &mut self.slots[key],
+            &mut self.slots[key.slot()],
             Slot::Vacant {
                 next_free: self.free,
             },
         );
-        self.free = key;
+        self.free = key.slot();
         self.occupied -= 1;
         if self.occupied == 0 && self.slots.len() > 64 {
             // A burst of waiters is over: give its memory back (every slot
@@ -467,17 +491,25 @@ impl<S, const N: usize> WaitList<S, N> {
         }
     }
 
-    fn node(&self, key: usize) -> &Node<S> {
-        match &self.slots[key] {
+    fn node(&self, key: Key) -> &Node<S> {
+        self.at(key.slot())
+    }
+
+    fn node_mut(&mut self, key: Key) -> &mut Node<S> {
+        self.at_mut(key.slot())
+    }
+
+    fn at(&self, slot: usize) -> &Node<S> {
+        match &self.slots[slot] {
             Slot::Occupied(node) => node,
-            Slot::Vacant { .. } => unreachable!("waiter key {key} names a vacant slot"),
+            Slot::Vacant { .. } => unreachable!("slot {slot} is vacant"),
         }
     }
 
-    fn node_mut(&mut self, key: usize) -> &mut Node<S> {
-        match &mut self.slots[key] {
+    fn at_mut(&mut self, slot: usize) -> &mut Node<S> {
+        match &mut self.slots[slot] {
             Slot::Occupied(node) => node,
-            Slot::Vacant { .. } => unreachable!("waiter key {key} names a vacant slot"),
+            Slot::Vacant { .. } => unreachable!("slot {slot} is vacant"),
         }
     }
 }
@@ -489,14 +521,14 @@ pub(crate) struct Keys<'a, S, const N: usize> {
 }
 
 impl<S, const N: usize> Iterator for Keys<'_, S, N> {
-    type Item = usize;
-    fn next(&mut self) -> Option<usize> {
+    type Item = Key;
+    fn next(&mut self) -> Option<Key> {
         if self.next == NIL {
             return None;
         }
-        let key = self.next;
-        self.next = self.list.node(key).next;
-        Some(key)
+        let slot = self.next;
+        self.next = self.list.at(slot).next;
+        Some(Key::new(slot))
     }
 }
 
@@ -507,9 +539,9 @@ mod tests {
     #[test]
     fn fifo_order_and_removal_in_the_middle() {
         let mut list: WaitList<char> = WaitList::new();
-        let a = list.push_back('a', Wake::Idle);
-        let b = list.push_back('b', Wake::Idle);
-        let c = list.push_back('c', Wake::Idle);
+        let a = list.push_back('a', Sleeper::Idle);
+        let b = list.push_back('b', Sleeper::Idle);
+        let c = list.push_back('c', Sleeper::Idle);
         assert_eq!(list.remove(b), 'b');
         assert_eq!(list.keys().collect::<Vec<_>>(), vec![a, c]);
         assert_eq!(list.notify_front(), Some(a));
@@ -517,7 +549,7 @@ mod tests {
         assert_eq!(list.len(), 1);
         assert_eq!(list.occupied(), 2);
         assert_eq!(list.remove(a), 'a');
-        let d = list.push_back('d', Wake::Idle);
+        let d = list.push_back('d', Sleeper::Idle);
         assert_eq!(d, a, "a freed slot is reused");
         assert_eq!(list.keys().map(|k| *list.data(k)).collect::<String>(), "cd");
     }
@@ -525,7 +557,7 @@ mod tests {
     #[test]
     fn memory_is_returned_after_a_burst() {
         let mut list: WaitList<i32> = WaitList::new();
-        let keys: Vec<_> = (0..100).map(|i| list.push_back(i, Wake::Idle)).collect();
+        let keys: Vec<_> = (0..100).map(|i| list.push_back(i, Sleeper::Idle)).collect();
         for k in keys {
             list.remove(k);
         }
@@ -538,8 +570,8 @@ mod tests {
     fn wakes_and_drops_are_deferred_to_the_guard() {
         let (waker, counter) = counting_waker();
         let mut list: WaitList<()> = WaitList::new();
-        let a = list.push_back((), Wake::task(&waker));
-        let b = list.push_back((), Wake::task(&waker));
+        let a = list.push_back((), Sleeper::task(&waker));
+        let b = list.push_back((), Sleeper::task(&waker));
         list.notify(a);
         list.remove(b);
         assert_eq!(

@@ -56,7 +56,8 @@ use std::num::NonZeroU64;
 use std::task::{Context, Poll};
 
 use super::lazy::LazyList;
-use super::list::{NOT_QUEUED, WaitList, Wake, poll_registered};
+use super::list::{Key, Sleeper, WaitList, poll_registered};
+use super::park::park_until;
 use crate::sync::{AtomicUsize, Ordering};
 
 const LOCKED: usize = 1;
@@ -113,8 +114,8 @@ impl RawLock {
     /// yet picked it up). Zero when idle: tests use it to prove nothing
     /// leaks.
     #[cfg(any(feature = "__introspection", warden_model))]
-    pub(crate) fn records(&self) -> usize {
-        self.queue.records()
+    pub(crate) fn waiter_records(&self) -> usize {
+        self.queue.waiter_records()
     }
 
     /// Takes the lock if it is free, queued waiters or not.
@@ -209,7 +210,7 @@ impl RawLock {
     /// all (returns `None`), else queues the caller and returns its key.
     /// `wake` was made before the mutex is taken.
     #[cold]
-    pub(crate) fn enqueue(&self, wake: Wake) -> Option<usize> {
+    pub(crate) fn enqueue(&self, wake: Sleeper) -> Option<Key> {
         let mut q = self.queue.lock();
         let mut s = self.state.load(Ordering::Relaxed);
         loop {
@@ -238,10 +239,10 @@ impl RawLock {
         Some(q.push_back((), wake))
     }
 
-    /// The queued waiter `key` looks at the lock: `true` if it now holds
-    /// it (handed over, or first in line and the lock free) and `key` is
-    /// freed; otherwise the caller must register how to wake it.
-    fn look(&self, q: &mut Queue, key: usize) -> bool {
+    /// Tries to take the lock for the queued waiter `key`: `true` if it
+    /// now holds it (handed over, or first in line and the lock free) and
+    /// `key` is freed; otherwise the caller must register how to wake it.
+    fn take_for_waiter(&self, q: &mut Queue, key: Key) -> bool {
         if !q.is_linked(key) {
             q.remove(key);
             return true;
@@ -296,29 +297,26 @@ impl RawLock {
     }
 
     /// Polls for the lock on behalf of a future whose waiter record is
-    /// `key` ([`NOT_QUEUED`] before it queues). `Ready` means the lock is
-    /// the caller's and `key` is `NOT_QUEUED` again.
-    pub(crate) fn poll_acquire(&self, key: &mut usize, cx: &mut Context<'_>) -> Poll<()> {
-        if *key == NOT_QUEUED {
+    /// `key` (`None` before it queues). `Ready` means the lock is the
+    /// caller's and `key` is `None` again.
+    pub(crate) fn poll_acquire(&self, key: &mut Option<Key>, cx: &mut Context<'_>) -> Poll<()> {
+        let Some(k) = *key else {
             // Callers try their inlined fast path first; `enqueue` tries
             // once more under the mutex, so no retry here.
-            return match self.enqueue(Wake::task(cx.waker())) {
-                None => Poll::Ready(()),
-                Some(k) => {
-                    debug_assert_ne!(k, NOT_QUEUED, "a waiter key is a slot index");
-                    *key = k;
-                    Poll::Pending
-                }
+            *key = self.enqueue(Sleeper::task(cx.waker()));
+            return if key.is_none() {
+                Poll::Ready(())
+            } else {
+                Poll::Pending
             };
-        }
-        let k = *key;
+        };
         let ready = poll_registered(
             || self.queue.lock(),
             |q| q,
             k,
             cx.waker(),
             |q| {
-                if self.look(q, k) {
+                if self.take_for_waiter(q, k) {
                     Poll::Ready(())
                 } else {
                     Poll::Pending
@@ -326,7 +324,7 @@ impl RawLock {
             },
         );
         if ready.is_ready() {
-            *key = NOT_QUEUED;
+            *key = None;
         }
         ready
     }
@@ -334,9 +332,8 @@ impl RawLock {
     /// For a dropped future whose waiter record is `key`: withdraws it (see
     /// [`cancel`](Self::cancel)) if it is queued.
     #[inline]
-    pub(crate) fn withdraw(&self, key: &mut usize) {
-        let key = std::mem::replace(key, NOT_QUEUED);
-        if key != NOT_QUEUED {
+    pub(crate) fn withdraw(&self, key: &mut Option<Key>) {
+        if let Some(key) = key.take() {
             self.cancel(key);
         }
     }
@@ -345,7 +342,7 @@ impl RawLock {
     /// lock if it had been handed over, passes its wake-up on if it was
     /// woken to take a free lock.
     #[cold]
-    fn cancel(&self, key: usize) {
+    fn cancel(&self, key: Key) {
         let mut q = self.queue.lock();
         let linked = q.is_linked(key);
         let was_first = q.front() == Some(key);
@@ -372,17 +369,19 @@ impl RawLock {
             return;
         }
         crate::blocking::assert_may_block(twin);
-        let Some(key) = self.enqueue(Wake::current_thread()) else {
+        let Some(key) = self.enqueue(Sleeper::current_thread()) else {
             return;
         };
-        loop {
-            crate::sync::park();
+        park_until(None, |_, _| {
             let mut q = self.queue.lock();
-            if self.look(&mut q, key) {
-                return;
+            if self.take_for_waiter(&mut q, key) {
+                Some(())
+            } else {
+                // Woken, but overtaken: park again until the hand-off.
+                q.set_wake(key, Sleeper::current_thread());
+                None
             }
-            q.set_wake(key, Wake::current_thread());
-        }
+        });
     }
 }
 

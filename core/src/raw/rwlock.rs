@@ -51,6 +51,7 @@
 
 use std::task::{Context, Poll};
 
+use super::list::Key;
 use super::semaphore::{MAX_PERMITS, RawSemaphore};
 use crate::blocking::Twin;
 
@@ -111,22 +112,21 @@ impl RawRwLock {
     }
 
     /// Polls for a read lock on behalf of a future whose waiter record is
-    /// `key` ([`NOT_QUEUED`](super::list::NOT_QUEUED) before it queues).
-    /// `Ready` means the read lock is the caller's and `key` is
-    /// `NOT_QUEUED` again.
-    pub(crate) fn poll_read(&self, key: &mut usize, cx: &mut Context<'_>) -> Poll<()> {
-        self.sem.poll_acquire(READ, NO_OWNER, key, cx)
+    /// `key` (`None` before it queues). `Ready` means the read lock is the
+    /// caller's and `key` is `None` again.
+    pub(crate) fn poll_read(&self, key: &mut Option<Key>, cx: &mut Context<'_>) -> Poll<()> {
+        self.sem.poll_acquire(READ, NO_OWNER, key, cx).map(drop)
     }
 
     /// As [`poll_read`](Self::poll_read), for the write lock.
-    pub(crate) fn poll_write(&self, key: &mut usize, cx: &mut Context<'_>) -> Poll<()> {
-        self.sem.poll_acquire(WRITE, NO_OWNER, key, cx)
+    pub(crate) fn poll_write(&self, key: &mut Option<Key>, cx: &mut Context<'_>) -> Poll<()> {
+        self.sem.poll_acquire(WRITE, NO_OWNER, key, cx).map(drop)
     }
 
     /// For a dropped future whose waiter record is `key`: withdraws it if
     /// it is queued, passing on what it had collected or been handed.
     #[inline]
-    pub(crate) fn withdraw(&self, key: &mut usize) {
+    pub(crate) fn withdraw(&self, key: &mut Option<Key>) {
         self.sem.withdraw(key);
     }
 
@@ -146,8 +146,8 @@ impl RawRwLock {
     /// yet picked it up). Zero when idle: tests use it to prove nothing
     /// leaks.
     #[cfg(any(feature = "__introspection", warden_model))]
-    pub(crate) fn records(&self) -> usize {
-        self.sem.records()
+    pub(crate) fn waiter_records(&self) -> usize {
+        self.sem.waiter_records()
     }
 }
 

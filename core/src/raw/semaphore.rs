@@ -21,7 +21,7 @@
 //!   mutex is therefore a plain consequence of the queue's contents.
 //!
 //! A waiter asking for `n` permits collects them as they are released; its
-//! partial collection (`Need::got`) is counted in `Queue::held`. When it has
+//! partial collection (`Request::collected`) is counted in `Queue::collected`. When it has
 //! all `n` it is unlinked (still owning its slot) and woken; the permits are
 //! then its. A waiter dropped while queued gives back what it collected; one
 //! dropped after being granted gives back all `n` — either way they go to
@@ -30,8 +30,8 @@
 use std::task::{Context, Poll};
 
 use super::lazy::LazyBox;
-pub(crate) use super::list::NOT_QUEUED;
-use super::list::{Defer, Deferred, Locked, WaitList, Wake, poll_registered};
+use super::list::{Defer, Deferred, Key, Locked, Sleeper, WaitList, poll_registered};
+use super::park::park_until;
 use crate::sync::{AtomicUsize, Mutex, Ordering};
 
 const QUEUED: usize = 1;
@@ -40,11 +40,11 @@ const ONE: usize = 1 << 1;
 /// The largest number of permits a semaphore can hold.
 pub(crate) const MAX_PERMITS: usize = usize::MAX >> 2;
 
-struct Need {
+struct Request {
     /// Permits this waiter asked for.
     wanted: usize,
     /// Permits handed to it so far (all of them once it is unlinked).
-    got: usize,
+    collected: usize,
     /// For `RLock`: the word of the owner (task or thread) that queued it,
     /// so the owner's other queued acquires can be found once it holds the
     /// lock; 0 for a semaphore.
@@ -52,10 +52,11 @@ struct Need {
 }
 
 struct Queue {
-    list: WaitList<Need>,
-    /// Sum of `got` over waiters still in the FIFO: permits that exist but
-    /// are neither free nor owned by a finished acquire.
-    held: usize,
+    list: WaitList<Request>,
+    /// Sum of `collected` over waiters still in the FIFO: permits handed
+    /// to waiters that are still short of what they asked for, so neither
+    /// free nor owned by a finished acquire.
+    collected: usize,
     /// For a `BoundedSemaphore`: permits kept with `forget()` and not yet
     /// given back, which is all a manual `release` may return. Kept here,
     /// not in the semaphore, so that neither the semaphore nor its permits
@@ -96,7 +97,7 @@ impl RawSemaphore {
                 .get_or_init(|| {
                     Mutex::new(Queue {
                         list: WaitList::new(),
-                        held: 0,
+                        collected: 0,
                         forgotten: 0,
                     })
                 })
@@ -121,7 +122,7 @@ impl RawSemaphore {
     /// Waiter records still allocated (queued, or granted but not yet
     /// picked up). Zero when idle: tests use it to prove nothing leaks.
     #[cfg(any(feature = "__introspection", warden_model))]
-    pub(crate) fn records(&self) -> usize {
+    pub(crate) fn waiter_records(&self) -> usize {
         self.queue.get().map_or(0, |q| q.lock().list.occupied())
     }
 
@@ -224,22 +225,22 @@ impl RawSemaphore {
                 Err(actual) => s = actual,
             }
         }
-        if q.held
+        if q.collected
             .checked_add(n)
             .is_none_or(|total| total > MAX_PERMITS)
         {
-            too_many_permits(q.held, n);
+            too_many_permits(q.collected, n);
         }
         // `QUEUED` is set and we hold the mutex: `state` is ours to write.
         while n > 0 {
             let Some(key) = q.list.front() else { break };
-            let need = q.list.data_mut(key);
-            let give = n.min(need.wanted - need.got);
-            need.got += give;
+            let request = q.list.data_mut(key);
+            let give = n.min(request.wanted - request.collected);
+            request.collected += give;
             n -= give;
-            q.held += give;
-            if need.got == need.wanted {
-                q.held -= need.wanted;
+            q.collected += give;
+            if request.collected == request.wanted {
+                q.collected -= request.wanted;
                 q.list.notify(key);
             }
         }
@@ -252,9 +253,9 @@ impl RawSemaphore {
     /// Called when `try_acquire` failed: queues the caller for `n` permits,
     /// taking what is free now. Returns `None` if it got all `n` after all.
     /// `wake` was made before the mutex is taken; `owner` tags the record
-    /// (see [`Need::owner`]).
+    /// (see [`Request::owner`]).
     #[cold]
-    pub(crate) fn enqueue(&self, n: usize, owner: u64, wake: Wake) -> Option<usize> {
+    pub(crate) fn enqueue(&self, n: usize, owner: u64, wake: Sleeper) -> Option<Key> {
         let mut q = self.queue();
         let mut s = self.state.load(Ordering::Relaxed);
         let got = loop {
@@ -279,33 +280,15 @@ impl RawSemaphore {
                 Err(actual) => s = actual,
             }
         };
-        q.held += got;
+        q.collected += got;
         Some(q.list.push_back(
-            Need {
+            Request {
                 wanted: n,
-                got,
+                collected: got,
                 owner,
             },
             wake,
         ))
-    }
-
-    /// Polls the queued waiter `key`. `Ready(n)` means its `n` permits are
-    /// the caller's and `key` is freed.
-    pub(crate) fn poll_queued(&self, key: usize, cx: &mut Context<'_>) -> Poll<usize> {
-        poll_registered(
-            || self.queue(),
-            |q| &mut q.list,
-            key,
-            cx.waker(),
-            |q| {
-                if q.list.is_linked(key) {
-                    Poll::Pending
-                } else {
-                    Poll::Ready(q.list.remove(key).wanted)
-                }
-            },
-        )
     }
 
     /// Wakes every queued waiter tagged with `owner` (other than the
@@ -315,7 +298,7 @@ impl RawSemaphore {
     #[cold]
     pub(crate) fn wake_owned_by(&self, owner: u64) {
         let mut q = self.queue();
-        let mine: Vec<usize> = q
+        let mine: Vec<Key> = q
             .list
             .keys()
             .filter(|&k| q.list.data(k).owner == owner)
@@ -326,31 +309,42 @@ impl RawSemaphore {
     }
 
     /// Polls for `n` permits on behalf of a future whose waiter record is
-    /// `key` ([`NOT_QUEUED`] before it queues), tagged with `owner` (see
-    /// [`Need::owner`]). `Ready` means the permits are the caller's and
-    /// `key` is `NOT_QUEUED` again.
+    /// `key` (`None` before it queues), tagged with `owner` (see
+    /// [`Request::owner`]). `Ready(n)` means the `n` permits it asked for
+    /// are the caller's (once queued, `n` is the record's) and `key` is
+    /// `None` again. The one poll path of every acquire future.
     pub(crate) fn poll_acquire(
         &self,
         n: usize,
         owner: u64,
-        key: &mut usize,
+        key: &mut Option<Key>,
         cx: &mut Context<'_>,
-    ) -> Poll<()> {
-        if *key == NOT_QUEUED {
+    ) -> Poll<usize> {
+        let Some(k) = *key else {
             // Callers try their inlined fast path first; `enqueue` tries
             // once more under the mutex, so no retry here.
-            return match self.enqueue(n, owner, Wake::task(cx.waker())) {
-                None => Poll::Ready(()),
-                Some(k) => {
-                    debug_assert_ne!(k, NOT_QUEUED, "a waiter key is a slot index");
-                    *key = k;
-                    Poll::Pending
-                }
+            *key = self.enqueue(n, owner, Sleeper::task(cx.waker()));
+            return if key.is_none() {
+                Poll::Ready(n)
+            } else {
+                Poll::Pending
             };
-        }
-        let ready = self.poll_queued(*key, cx).map(drop);
+        };
+        let ready = poll_registered(
+            || self.queue(),
+            |q| &mut q.list,
+            k,
+            cx.waker(),
+            |q| {
+                if q.list.is_linked(k) {
+                    Poll::Pending
+                } else {
+                    Poll::Ready(q.list.remove(k).wanted)
+                }
+            },
+        );
         if ready.is_ready() {
-            *key = NOT_QUEUED;
+            *key = None;
         }
         ready
     }
@@ -358,9 +352,8 @@ impl RawSemaphore {
     /// For a dropped future whose waiter record is `key`: withdraws it (see
     /// [`cancel`](Self::cancel)) if it is queued.
     #[inline]
-    pub(crate) fn withdraw(&self, key: &mut usize) {
-        let key = std::mem::replace(key, NOT_QUEUED);
-        if key != NOT_QUEUED {
+    pub(crate) fn withdraw(&self, key: &mut Option<Key>) {
+        if let Some(key) = key.take() {
             self.cancel(key);
         }
     }
@@ -391,15 +384,15 @@ impl RawSemaphore {
     /// Withdraws the waiter `key` (its future was dropped), handing back
     /// whatever it had collected — all `n` if it had been granted them.
     #[cold]
-    pub(crate) fn cancel(&self, key: usize) {
+    fn cancel(&self, key: Key) {
         let mut q = self.queue();
         let linked = q.list.is_linked(key);
-        let need = q.list.remove(key);
+        let request = q.list.remove(key);
         let give_back = if linked {
-            q.held -= need.got;
-            need.got
+            q.collected -= request.collected;
+            request.collected
         } else {
-            need.wanted
+            request.wanted
         };
         // Even with nothing to give back, a release of 0 clears `QUEUED`
         // if this was the last waiter.
@@ -407,24 +400,25 @@ impl RawSemaphore {
     }
 
     /// Waits for `n` permits on this thread, as `owner` (see
-    /// [`Need::owner`]).
+    /// [`Request::owner`]).
     #[track_caller]
     pub(crate) fn acquire_blocking(&self, n: usize, owner: u64, twin: &crate::blocking::Twin) {
         if self.try_acquire(n) {
             return;
         }
         crate::blocking::assert_may_block(twin);
-        let Some(key) = self.enqueue(n, owner, Wake::current_thread()) else {
+        let Some(key) = self.enqueue(n, owner, Sleeper::current_thread()) else {
             return;
         };
-        loop {
-            crate::sync::park();
+        park_until(None, |_, _| {
             let mut q = self.queue();
-            if !q.list.is_linked(key) {
+            if q.list.is_linked(key) {
+                None
+            } else {
                 q.list.remove(key);
-                return;
+                Some(())
             }
-        }
+        });
     }
 }
 
