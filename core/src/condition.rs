@@ -3,7 +3,7 @@
 use std::fmt;
 use std::future::Future;
 use std::ops::DerefMut;
-#[cfg(feature = "tokio")]
+#[cfg(any(feature = "tokio", feature = "tracing"))]
 use std::panic::Location;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -11,6 +11,8 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use crate::blocking::Twin;
+#[cfg(feature = "tracing")]
+use crate::debug::{self, Kind, Meta, Waiting};
 use crate::lock::{Lock, LockAcquire, LockAcquireOwned, LockGuard, OwnedLockGuard};
 use crate::raw::lazy::LazyList;
 use crate::raw::list::{Key, Locked, Sleeper, WaitList};
@@ -89,6 +91,9 @@ pub struct Condition {
     /// Identity of the lock this condition is used with (`RawLock::id`,
     /// which survives moves, unlike an address); 0 until first use.
     lock_id: AtomicU64,
+    /// Name and number for `warden::debug` (feature `tracing`).
+    #[cfg(feature = "tracing")]
+    meta: Meta,
 }
 
 /// A guard that [`Condition`] can wait with: [`LockGuard`] and
@@ -104,6 +109,8 @@ impl<T: ?Sized> ConditionGuard for LockGuard<'_, T> {}
 impl<T: ?Sized> ConditionGuard for OwnedLockGuard<T> {}
 
 mod sealed {
+    #[cfg(feature = "tracing")]
+    use super::Location;
     use super::{Arc, Future, Lock, LockAcquire, LockAcquireOwned, LockGuard, OwnedLockGuard};
 
     /// How a condition releases and re-takes a guard's lock.
@@ -117,8 +124,13 @@ mod sealed {
         /// The future that re-takes the lock.
         type Relock: Future<Output = Self> + Unpin;
         /// Re-takes the lock.
+        #[cfg(not(feature = "tracing"))]
         fn relock(lock: Self::Unlocked) -> Self::Relock;
+        /// Re-takes the lock for a wait written at `site`.
+        #[cfg(feature = "tracing")]
+        fn relock_at(lock: Self::Unlocked, site: &'static Location<'static>) -> Self::Relock;
         /// Re-takes the lock on this thread.
+        #[cfg_attr(feature = "tracing", track_caller)]
         fn relock_blocking(lock: Self::Unlocked) -> Self;
     }
 
@@ -131,9 +143,15 @@ mod sealed {
             self.lock
         }
         type Relock = LockAcquire<'a, T>;
+        #[cfg(not(feature = "tracing"))]
         fn relock(lock: &'a Lock<T>) -> LockAcquire<'a, T> {
             lock.acquire()
         }
+        #[cfg(feature = "tracing")]
+        fn relock_at(lock: &'a Lock<T>, site: &'static Location<'static>) -> LockAcquire<'a, T> {
+            lock.acquire_at(site)
+        }
+        #[cfg_attr(feature = "tracing", track_caller)]
         fn relock_blocking(lock: &'a Lock<T>) -> Self {
             lock.acquire_blocking()
         }
@@ -148,12 +166,25 @@ mod sealed {
             self.lock.clone()
         }
         type Relock = LockAcquireOwned<T>;
+        #[cfg(not(feature = "tracing"))]
         fn relock(lock: Arc<Lock<T>>) -> LockAcquireOwned<T> {
             lock.acquire_owned()
         }
+        #[cfg(feature = "tracing")]
+        fn relock_at(lock: Arc<Lock<T>>, site: &'static Location<'static>) -> LockAcquireOwned<T> {
+            lock.acquire_owned_at(site)
+        }
+        #[cfg_attr(feature = "tracing", track_caller)]
         fn relock_blocking(lock: Arc<Lock<T>>) -> Self {
+            #[cfg(not(feature = "tracing"))]
             lock.acquire_blocking().forget_release();
-            OwnedLockGuard::new(lock)
+            #[cfg(feature = "tracing")]
+            let hold = lock.acquire_blocking().forget_release();
+            OwnedLockGuard::new(
+                lock,
+                #[cfg(feature = "tracing")]
+                hold,
+            )
         }
     }
 }
@@ -170,6 +201,32 @@ impl Condition {
             Condition {
                 queue: LazyList::new(),
                 lock_id: AtomicU64::new(0),
+                #[cfg(feature = "tracing")]
+                meta: Meta::new(),
+            }
+        }
+    }
+
+    const_fn! {
+        /// Names the condition for warden's reports (feature `tracing`:
+        /// its wait events and the hang report `warden::debug::dump()`).
+        /// Without the feature the name is not kept and this costs nothing.
+        ///
+        /// ```
+        /// static NOT_EMPTY: warden::Condition = warden::Condition::new().named("not_empty");
+        /// assert_eq!(NOT_EMPTY.waiters(), 0);
+        /// ```
+        pub const fn named(self, name: &'static str) -> Condition {
+            #[cfg(feature = "tracing")]
+            {
+                let mut this = self;
+                this.meta.set_name(name);
+                this
+            }
+            #[cfg(not(feature = "tracing"))]
+            {
+                let _ = name;
+                self
             }
         }
     }
@@ -249,19 +306,35 @@ impl Condition {
     #[track_caller]
     pub fn wait<G: ConditionGuard>(&self, guard: G) -> ConditionWait<'_, G> {
         ConditionWait {
-            stage: self.start(guard),
+            stage: self.start(
+                guard,
+                #[cfg(feature = "tracing")]
+                Location::caller(),
+            ),
         }
     }
 
     /// Registers a waiter for `guard`'s lock and releases it: a wait's
     /// first stage.
     #[track_caller]
-    fn start<G: ConditionGuard>(&self, guard: G) -> Stage<'_, G> {
+    fn start<G: ConditionGuard>(
+        &self,
+        guard: G,
+        #[cfg(feature = "tracing")] site: &'static Location<'static>,
+    ) -> Stage<'_, G> {
         let key = self.register(&guard, Sleeper::Idle);
+        #[cfg(feature = "tracing")]
+        let waiting = {
+            let mut waiting = Waiting::at(site);
+            debug::signal_wait(&self.meta, Kind::Condition, &mut waiting);
+            waiting
+        };
         Stage::Waiting {
             notified: Notified {
                 cond: self,
                 key: Some(key),
+                #[cfg(feature = "tracing")]
+                waiting,
             },
             lock: guard.unlock(),
         }
@@ -290,13 +363,18 @@ impl Condition {
     /// assert_eq!(*g, 3);
     /// # }
     /// ```
+    #[cfg_attr(feature = "tracing", track_caller)]
     pub fn wait_for<G: ConditionGuard, P: FnMut(&mut G::Target) -> bool>(
         &self,
         guard: G,
         pred: P,
     ) -> ConditionWaitFor<'_, G, P> {
         ConditionWaitFor {
-            cond: self,
+            cond: CondAt {
+                cond: self,
+                #[cfg(feature = "tracing")]
+                site: Location::caller(),
+            },
             pred,
             check: Some(guard),
             stage: Stage::Done,
@@ -347,7 +425,11 @@ impl Condition {
             at,
             timeout,
             sleep: None,
-            stage: self.start(guard),
+            stage: self.start(
+                guard,
+                #[cfg(feature = "tracing")]
+                at,
+            ),
         }
     }
 
@@ -569,8 +651,16 @@ impl Condition {
     ) -> (G, bool) {
         crate::blocking::assert_may_block(twin);
         let key = self.register(&guard, Sleeper::current_thread());
+        #[cfg(feature = "tracing")]
+        let mut waiting = {
+            let mut waiting = Waiting::here();
+            debug::signal_wait(&self.meta, Kind::Condition, &mut waiting);
+            waiting
+        };
         let lock = guard.unlock();
         let notified = self.queue.park_until(key, deadline);
+        #[cfg(feature = "tracing")]
+        waiting.end(if notified { "notified" } else { "timed out" });
         (G::relock_blocking(lock), notified)
     }
 
@@ -675,10 +765,31 @@ impl fmt::Debug for Condition {
     }
 }
 
+/// A condition and, with the `tracing` feature, where its wait was written
+/// (for `wait_for`, which starts its waits at later polls).
+struct CondAt<'a> {
+    cond: &'a Condition,
+    #[cfg(feature = "tracing")]
+    site: &'static Location<'static>,
+}
+
+impl<'a> CondAt<'a> {
+    fn start<G: ConditionGuard>(&self, guard: G) -> Stage<'a, G> {
+        self.cond.start(
+            guard,
+            #[cfg(feature = "tracing")]
+            self.site,
+        )
+    }
+}
+
 /// Waits for this waiter's node to be unlinked by `notify`.
 struct Notified<'a> {
     cond: &'a Condition,
     key: Option<Key>,
+    /// The wait's record for `warden::debug`.
+    #[cfg(feature = "tracing")]
+    waiting: Waiting,
 }
 
 impl Notified<'_> {
@@ -692,6 +803,9 @@ impl Notified<'_> {
         let mut q = self.cond.queue();
         let notified = !q.is_linked(key);
         q.remove(key);
+        drop(q);
+        #[cfg(feature = "tracing")]
+        self.waiting.end(if notified { "notified" } else { "timed out" });
         notified
     }
 }
@@ -706,6 +820,8 @@ impl Future for Notified<'_> {
         let ready = this.cond.queue.poll_notified(key, cx.waker());
         if ready.is_ready() {
             this.key = None;
+            #[cfg(feature = "tracing")]
+            this.waiting.end("notified");
         }
         ready
     }
@@ -780,7 +896,10 @@ impl<G: ConditionGuard> Stage<'_, G> {
                         unreachable!("matched above")
                     };
                     *self = Stage::Relocking {
+                        #[cfg(not(feature = "tracing"))]
                         relock: G::relock(lock),
+                        #[cfg(feature = "tracing")]
+                        relock: G::relock_at(lock, notified.waiting.site()),
                         pass_on: PassOn(got.then_some(notified.cond)),
                     };
                 }
@@ -874,7 +993,7 @@ pin_project_lite::pin_project! {
     /// As [`ConditionWait`].
     #[must_use = "futures do nothing unless you `.await` or poll them"]
     pub struct ConditionWaitFor<'a, G: ConditionGuard, P> {
-        cond: &'a Condition,
+        cond: CondAt<'a>,
         pred: P,
         // The guard, to check `pred` with next.
         check: Option<G>,
@@ -1006,7 +1125,11 @@ impl<G: ConditionGuard, P: FnMut(&mut G::Target) -> bool> Future
                 if elapsed {
                     return Poll::Ready((guard, false));
                 }
-                *this.stage = this.cond.start(guard);
+                *this.stage = this.cond.start(
+                    guard,
+                    #[cfg(feature = "tracing")]
+                    this.at,
+                );
             }
             let (guard, _) =
                 std::task::ready!(this.stage.poll(cx, this.sleep.as_mut().as_pin_mut()));

@@ -139,6 +139,9 @@ mod blocking;
 mod bound_condition;
 mod bounded_semaphore;
 mod condition;
+#[cfg(feature = "tracing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tracing")))]
+pub mod debug;
 #[cfg(feature = "postgres")]
 pub mod dist;
 mod error;

@@ -10,8 +10,12 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use crate::blocking::Twin;
+#[cfg(feature = "tracing")]
+use crate::debug::{self, Hold, Kind, Meta, Mode, Waiting};
 use crate::raw::list::Key;
 use crate::raw::lock::RawLock;
+#[cfg(feature = "tracing")]
+use std::panic::Location;
 
 /// A mutual-exclusion lock for async code: Python's [`threading.Lock`] and
 /// [`asyncio.Lock`], holding the data it protects, as [`std::sync::Mutex`]
@@ -146,6 +150,9 @@ pub struct Lock<T: ?Sized = ()> {
     /// Held or free, the queue of waiters, and the bounded overtaking
     /// (`raw::lock` documents its state word).
     pub(crate) raw: RawLock,
+    /// Name, rank and number for `warden::debug` (feature `tracing`).
+    #[cfg(feature = "tracing")]
+    pub(crate) meta: Meta,
     data: UnsafeCell<T>,
 }
 
@@ -169,7 +176,47 @@ impl<T> Lock<T> {
         pub const fn new(value: T) -> Lock<T> {
             Lock {
                 raw: RawLock::new(),
+                #[cfg(feature = "tracing")]
+                meta: Meta::new(),
                 data: UnsafeCell::new(value),
+            }
+        }
+    }
+
+    const_fn! {
+        /// Names the lock for warden's reports (feature `tracing`: its
+        /// events, the hang report `warden::debug::dump()`, the lock-order
+        /// checker). Without the feature the name is not kept and this
+        /// costs nothing, so name freely. A `const fn`, like `new`.
+        ///
+        /// ```
+        /// static ACCOUNTS: warden::Lock<Vec<i64>> = warden::Lock::new(Vec::new()).named("accounts");
+        /// assert!(!ACCOUNTS.locked());
+        /// ```
+        pub const fn named(self, name: &'static str) -> Lock<T> {
+            self.ranked(name, None)
+        }
+    }
+
+    const_fn! {
+        /// `named`, with the lock's rank in a declared order (what
+        /// `#[guarded]` records).
+        pub(crate) const fn ranked(
+            self,
+            name: &'static str,
+            rank: Option<&'static crate::__private::LockRank>,
+        ) -> Lock<T> {
+            #[cfg(feature = "tracing")]
+            {
+                let mut this = self;
+                this.meta.set_name(name);
+                this.meta.set_rank(rank);
+                this
+            }
+            #[cfg(not(feature = "tracing"))]
+            {
+                let _ = (name, rank);
+                self
             }
         }
     }
@@ -222,10 +269,24 @@ impl<T: ?Sized> Lock<T> {
     /// # }
     /// ```
     #[inline]
+    #[cfg_attr(feature = "tracing", track_caller)]
     pub fn acquire(&self) -> LockAcquire<'_, T> {
         LockAcquire {
             lock: Some(self),
             key: None,
+            #[cfg(feature = "tracing")]
+            waiting: Waiting::here(),
+        }
+    }
+
+    /// `acquire`, reported as written at `site` (a `Condition` taking the
+    /// lock back for its caller).
+    #[cfg(feature = "tracing")]
+    pub(crate) fn acquire_at(&self, site: &'static Location<'static>) -> LockAcquire<'_, T> {
+        LockAcquire {
+            lock: Some(self),
+            key: None,
+            waiting: Waiting::at(site),
         }
     }
 
@@ -242,8 +303,17 @@ impl<T: ?Sized> Lock<T> {
     /// assert!(lock.try_acquire().is_some());
     /// ```
     #[inline]
+    #[cfg_attr(feature = "tracing", track_caller)]
     pub fn try_acquire(&self) -> Option<LockGuard<'_, T>> {
-        self.raw.try_acquire().then(|| LockGuard::new(self))
+        #[cfg(feature = "tracing")]
+        let site = Location::caller();
+        self.raw.try_acquire().then(|| {
+            LockGuard::new(
+                self,
+                #[cfg(feature = "tracing")]
+                debug::tried(&self.meta, Kind::Lock, Mode::Exclusive, site),
+            )
+        })
     }
 
     /// Waits for the lock and returns a guard that keeps the lock alive
@@ -269,10 +339,26 @@ impl<T: ?Sized> Lock<T> {
     /// assert_eq!(*lock.acquire().await, "written elsewhere");
     /// # }
     /// ```
+    #[cfg_attr(feature = "tracing", track_caller)]
     pub fn acquire_owned(self: Arc<Self>) -> LockAcquireOwned<T> {
         LockAcquireOwned {
             lock: Some(self),
             key: None,
+            #[cfg(feature = "tracing")]
+            waiting: Waiting::here(),
+        }
+    }
+
+    /// `acquire_owned`, reported as written at `site`.
+    #[cfg(feature = "tracing")]
+    pub(crate) fn acquire_owned_at(
+        self: Arc<Self>,
+        site: &'static Location<'static>,
+    ) -> LockAcquireOwned<T> {
+        LockAcquireOwned {
+            lock: Some(self),
+            key: None,
+            waiting: Waiting::at(site),
         }
     }
 
@@ -287,8 +373,18 @@ impl<T: ?Sized> Lock<T> {
     /// drop(guard);
     /// assert!(!lock.locked());
     /// ```
+    #[cfg_attr(feature = "tracing", track_caller)]
     pub fn try_acquire_owned(self: Arc<Self>) -> Option<OwnedLockGuard<T>> {
-        self.raw.try_acquire().then(|| OwnedLockGuard::new(self))
+        if !self.raw.try_acquire() {
+            return None;
+        }
+        #[cfg(feature = "tracing")]
+        let hold = debug::tried(&self.meta, Kind::Lock, Mode::Exclusive, Location::caller());
+        Some(OwnedLockGuard::new(
+            self,
+            #[cfg(feature = "tracing")]
+            hold,
+        ))
     }
 
     /// Waits for the lock on this thread: the blocking twin of
@@ -317,13 +413,32 @@ impl<T: ?Sized> Lock<T> {
     /// ```
     #[track_caller]
     pub fn acquire_blocking(&self) -> LockGuard<'_, T> {
-        if !self.raw.try_acquire() {
-            self.raw.acquire_blocking(&Twin {
-                method: "Lock::acquire_blocking",
-                instead: "lock.acquire().await",
-            });
+        if self.raw.try_acquire() {
+            #[cfg(feature = "tracing")]
+            {
+                let (hold, check) =
+                    debug::acquired_now(&self.meta, Kind::Lock, Mode::Exclusive, Location::caller());
+                let guard = LockGuard::new(self, hold);
+                check.run();
+                return guard;
+            }
+            #[cfg(not(feature = "tracing"))]
+            return LockGuard::new(self);
         }
-        LockGuard::new(self)
+        #[cfg(feature = "tracing")]
+        let mut waiting =
+            debug::blocking_wait(&self.meta, Kind::Lock, Mode::Exclusive, Location::caller());
+        self.raw.acquire_blocking(&Twin {
+            method: "Lock::acquire_blocking",
+            instead: "lock.acquire().await",
+        });
+        #[cfg(feature = "tracing")]
+        waiting.finish();
+        LockGuard::new(
+            self,
+            #[cfg(feature = "tracing")]
+            debug::hold(self.meta.prim(Kind::Lock), waiting.site(), Mode::Exclusive, false).0,
+        )
     }
 
     /// Whether the lock is held right now (Python's `locked()`). The answer
@@ -378,6 +493,10 @@ impl<T> From<T> for Lock<T> {
 impl<T: ?Sized + fmt::Debug> fmt::Debug for Lock<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut d = f.debug_struct("Lock");
+        #[cfg(feature = "tracing")]
+        if let Some(name) = self.meta.name() {
+            d.field("name", &name);
+        }
         match self.try_acquire() {
             Some(guard) => d.field("data", &&*guard),
             None => d.field("data", &format_args!("<locked>")),
@@ -398,6 +517,9 @@ pub struct LockAcquire<'a, T: ?Sized> {
     lock: Option<&'a Lock<T>>,
     /// Our waiter record in the lock's queue, once queued.
     key: Option<Key>,
+    /// Where `acquire` was called, and the wait's record once queued.
+    #[cfg(feature = "tracing")]
+    waiting: Waiting,
 }
 
 impl<'a, T: ?Sized> Future for LockAcquire<'a, T> {
@@ -409,9 +531,19 @@ impl<'a, T: ?Sized> Future for LockAcquire<'a, T> {
         let lock = this
             .lock
             .expect("LockAcquire polled after it returned its guard");
+        #[cfg(not(feature = "tracing"))]
         std::task::ready!(poll_lock(&lock.raw, &mut this.key, cx));
+        #[cfg(feature = "tracing")]
+        let (hold, check) = std::task::ready!(poll_traced(lock, &mut this.key, &mut this.waiting, cx));
         this.lock = None;
-        Poll::Ready(LockGuard::new(lock))
+        let guard = LockGuard::new(
+            lock,
+            #[cfg(feature = "tracing")]
+            hold,
+        );
+        #[cfg(feature = "tracing")]
+        check.run();
+        Poll::Ready(guard)
     }
 }
 
@@ -433,12 +565,33 @@ impl<T: ?Sized> fmt::Debug for LockAcquire<'_, T> {
 
 /// The poll shared by both acquire futures: the inlined fast path (free,
 /// nobody queued), else queue as / poll waiter `key`.
+#[cfg(not(feature = "tracing"))]
 #[inline]
 fn poll_lock(raw: &RawLock, key: &mut Option<Key>, cx: &mut Context<'_>) -> Poll<()> {
     if key.is_none() && raw.try_acquire() {
         return Poll::Ready(());
     }
     raw.poll_acquire(key, cx)
+}
+
+/// `poll_lock`, recorded for `warden::debug`.
+#[cfg(feature = "tracing")]
+fn poll_traced<T: ?Sized>(
+    lock: &Lock<T>,
+    key: &mut Option<Key>,
+    waiting: &mut Waiting,
+    cx: &mut Context<'_>,
+) -> Poll<(Hold, debug::Check)> {
+    if key.is_none() && lock.raw.try_acquire() {
+        return Poll::Ready(debug::acquired_now(
+            &lock.meta,
+            Kind::Lock,
+            Mode::Exclusive,
+            waiting.site(),
+        ));
+    }
+    let polled = lock.raw.poll_acquire(key, cx);
+    debug::polled(polled, &lock.meta, Kind::Lock, Mode::Exclusive, waiting, cx)
 }
 
 /// The future of [`Lock::acquire_owned`]; resolves to an [`OwnedLockGuard`].
@@ -453,6 +606,9 @@ pub struct LockAcquireOwned<T: ?Sized> {
     lock: Option<Arc<Lock<T>>>,
     /// Our waiter record in the lock's queue, once queued.
     key: Option<Key>,
+    /// Where `acquire_owned` was called, and the wait's record once queued.
+    #[cfg(feature = "tracing")]
+    waiting: Waiting,
 }
 
 impl<T: ?Sized> Future for LockAcquireOwned<T> {
@@ -465,9 +621,19 @@ impl<T: ?Sized> Future for LockAcquireOwned<T> {
             .lock
             .as_ref()
             .expect("LockAcquireOwned polled after it returned its guard");
+        #[cfg(not(feature = "tracing"))]
         std::task::ready!(poll_lock(&lock.raw, &mut this.key, cx));
+        #[cfg(feature = "tracing")]
+        let (hold, check) = std::task::ready!(poll_traced(lock, &mut this.key, &mut this.waiting, cx));
         let lock = this.lock.take().expect("checked above");
-        Poll::Ready(OwnedLockGuard::new(lock))
+        let guard = OwnedLockGuard::new(
+            lock,
+            #[cfg(feature = "tracing")]
+            hold,
+        );
+        #[cfg(feature = "tracing")]
+        check.run();
+        Poll::Ready(guard)
     }
 }
 
@@ -507,14 +673,19 @@ impl<T: ?Sized> fmt::Debug for LockAcquireOwned<T> {
 #[clippy::has_significant_drop]
 pub struct LockGuard<'a, T: ?Sized> {
     pub(crate) lock: &'a Lock<T>,
+    /// This hold's record for `warden::debug`, removed after the release.
+    #[cfg(feature = "tracing")]
+    hold: Hold,
     /// `&mut T` makes the guard `Sync` only when `T: Sync`.
     _data: PhantomData<&'a mut T>,
 }
 
 impl<'a, T: ?Sized> LockGuard<'a, T> {
-    fn new(lock: &'a Lock<T>) -> Self {
+    fn new(lock: &'a Lock<T>, #[cfg(feature = "tracing")] hold: Hold) -> Self {
         Self {
             lock,
+            #[cfg(feature = "tracing")]
+            hold,
             _data: PhantomData,
         }
     }
@@ -533,8 +704,17 @@ impl<'a, T: ?Sized> LockGuard<'a, T> {
 
     /// Gives up the guard without releasing the lock (the caller takes
     /// over the release).
+    #[cfg(not(feature = "tracing"))]
     pub(crate) fn forget_release(self) {
         std::mem::forget(self);
+    }
+
+    /// Gives up the guard without releasing the lock: the caller takes
+    /// over the release, and the hold's record, returned.
+    #[cfg(feature = "tracing")]
+    pub(crate) fn forget_release(self) -> Hold {
+        let mut this = std::mem::ManuallyDrop::new(self);
+        std::mem::take(&mut this.hold)
     }
 }
 
@@ -593,14 +773,20 @@ impl<T: ?Sized + fmt::Display> fmt::Display for LockGuard<'_, T> {
 #[clippy::has_significant_drop]
 pub struct OwnedLockGuard<T: ?Sized> {
     pub(crate) lock: Arc<Lock<T>>,
+    /// This hold's record for `warden::debug`, removed (by its drop) after
+    /// the release.
+    #[cfg(feature = "tracing")]
+    _hold: Hold,
     /// Makes the guard `Sync` only when `T: Sync`.
     _data: PhantomData<T>,
 }
 
 impl<T: ?Sized> OwnedLockGuard<T> {
-    pub(crate) fn new(lock: Arc<Lock<T>>) -> Self {
+    pub(crate) fn new(lock: Arc<Lock<T>>, #[cfg(feature = "tracing")] hold: Hold) -> Self {
         Self {
             lock,
+            #[cfg(feature = "tracing")]
+            _hold: hold,
             _data: PhantomData,
         }
     }

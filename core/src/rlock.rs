@@ -8,6 +8,10 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use crate::blocking::Twin;
+#[cfg(feature = "tracing")]
+use crate::debug::{self, Hold, Kind, Meta, Mode, Waiting};
+#[cfg(feature = "tracing")]
+use std::panic::Location;
 use crate::owner::Owner;
 use crate::raw::list::Key;
 use crate::raw::semaphore::RawSemaphore;
@@ -115,6 +119,9 @@ pub struct RLock<T: ?Sized = ()> {
     /// after taking `raw`; otherwise changed by read-modify-writes only
     /// (see [`RLock::reenter`] for why that matters).
     depth: AtomicUsize,
+    /// Name, rank and number for `warden::debug` (feature `tracing`).
+    #[cfg(feature = "tracing")]
+    meta: Meta,
     data: T,
 }
 
@@ -141,7 +148,47 @@ impl<T> RLock<T> {
                 raw: RawSemaphore::new(1),
                 owner: AtomicU64::new(0),
                 depth: AtomicUsize::new(0),
+                #[cfg(feature = "tracing")]
+                meta: Meta::new(),
                 data: value,
+            }
+        }
+    }
+
+    const_fn! {
+        /// Names the lock for warden's reports (feature `tracing`: its
+        /// events, the hang report `warden::debug::dump()`, the lock-order
+        /// checker). Without the feature the name is not kept and this
+        /// costs nothing. A `const fn`, like `new`.
+        ///
+        /// ```
+        /// static AUDIT: warden::RLock<()> = warden::RLock::new(()).named("audit");
+        /// assert!(!AUDIT.locked());
+        /// ```
+        pub const fn named(self, name: &'static str) -> RLock<T> {
+            self.ranked(name, None)
+        }
+    }
+
+    const_fn! {
+        /// `named`, with the lock's rank in a declared order (what
+        /// `#[guarded]` records).
+        pub(crate) const fn ranked(
+            self,
+            name: &'static str,
+            rank: Option<&'static crate::__private::LockRank>,
+        ) -> RLock<T> {
+            #[cfg(feature = "tracing")]
+            {
+                let mut this = self;
+                this.meta.set_name(name);
+                this.meta.set_rank(rank);
+                this
+            }
+            #[cfg(not(feature = "tracing"))]
+            {
+                let _ = (name, rank);
+                self
             }
         }
     }
@@ -179,10 +226,13 @@ impl<T: ?Sized> RLock<T> {
     /// # }
     /// ```
     #[inline]
+    #[cfg_attr(feature = "tracing", track_caller)]
     pub fn acquire(&self) -> RLockAcquire<'_, T> {
         RLockAcquire {
             lock: Some(self),
             key: None,
+            #[cfg(feature = "tracing")]
+            waiting: Waiting::here(),
         }
     }
 
@@ -202,10 +252,15 @@ impl<T: ?Sized> RLock<T> {
     /// drop(g);
     /// ```
     #[inline]
+    #[cfg_attr(feature = "tracing", track_caller)]
     pub fn try_acquire(&self) -> Option<RLockGuard<'_, T>> {
         let me = Owner::current();
         if self.reenter(me) || self.try_acquire_first(me) {
-            Some(RLockGuard::new(self))
+            Some(RLockGuard::new(
+                self,
+                #[cfg(feature = "tracing")]
+                debug::tried(&self.meta, Kind::RLock, Mode::Exclusive, Location::caller()),
+            ))
         } else {
             None
         }
@@ -229,7 +284,22 @@ impl<T: ?Sized> RLock<T> {
     #[track_caller]
     pub fn acquire_blocking(&self) -> RLockGuard<'_, T> {
         let me = Owner::current();
-        if !self.reenter(me) && !self.try_acquire_first(me) {
+        if self.reenter(me) || self.try_acquire_first(me) {
+            #[cfg(feature = "tracing")]
+            {
+                let (hold, check) =
+                    debug::acquired_now(&self.meta, Kind::RLock, Mode::Exclusive, Location::caller());
+                let guard = RLockGuard::new(self, hold);
+                check.run();
+                return guard;
+            }
+            #[cfg(not(feature = "tracing"))]
+            return RLockGuard::new(self);
+        }
+        #[cfg(feature = "tracing")]
+        let mut waiting =
+            debug::blocking_wait(&self.meta, Kind::RLock, Mode::Exclusive, Location::caller());
+        {
             self.raw.acquire_blocking(
                 1,
                 me.word(),
@@ -240,7 +310,13 @@ impl<T: ?Sized> RLock<T> {
             );
             self.became_owner(me);
         }
-        RLockGuard::new(self)
+        #[cfg(feature = "tracing")]
+        waiting.finish();
+        RLockGuard::new(
+            self,
+            #[cfg(feature = "tracing")]
+            debug::hold(self.meta.prim(Kind::RLock), waiting.site(), Mode::Exclusive, false).0,
+        )
     }
 
     /// Whether any task or thread holds the lock right now.
@@ -403,6 +479,9 @@ pub struct RLockAcquire<'a, T: ?Sized> {
     /// a failed store-to-load forward on every poll in the benchmark
     /// harness).
     key: Option<Key>,
+    /// Where `acquire` was called, and the wait's record once queued.
+    #[cfg(feature = "tracing")]
+    waiting: Waiting,
 }
 
 impl<'a, T: ?Sized> Future for RLockAcquire<'a, T> {
@@ -422,7 +501,20 @@ impl<'a, T: ?Sized> Future for RLockAcquire<'a, T> {
             let me = Owner::current();
             if lock.reenter(me) || lock.try_acquire_first(me) {
                 this.lock = None;
+                #[cfg(not(feature = "tracing"))]
                 return Poll::Ready(RLockGuard::new(lock));
+                #[cfg(feature = "tracing")]
+                {
+                    let (hold, check) = debug::acquired_now(
+                        &lock.meta,
+                        Kind::RLock,
+                        Mode::Exclusive,
+                        this.waiting.site(),
+                    );
+                    let guard = RLockGuard::new(lock, hold);
+                    check.run();
+                    return Poll::Ready(guard);
+                }
             }
         }
         this.poll_queued(cx)
@@ -438,6 +530,54 @@ impl<'a, T: ?Sized> RLockAcquire<'a, T> {
     /// its own task forever; whichever branch is granted the lock wakes the
     /// others ([`RawSemaphore::wake_owned_by`]) so they get here.
     #[inline(never)]
+    #[cfg(feature = "tracing")]
+    fn poll_queued(&mut self, cx: &mut Context<'_>) -> Poll<RLockGuard<'a, T>> {
+        let lock = self
+            .lock
+            .expect("RLockAcquire polled after it returned its guard");
+        let polled = self.poll_untraced(cx);
+        let (hold, check) = std::task::ready!(debug::polled(
+            polled,
+            &lock.meta,
+            Kind::RLock,
+            Mode::Exclusive,
+            &mut self.waiting,
+            cx
+        ));
+        let guard = RLockGuard::new(lock, hold);
+        check.run();
+        Poll::Ready(guard)
+    }
+
+    /// The untraced `poll_queued` below, for the traced one: `Ready` when
+    /// the lock is the caller's.
+    #[cfg(feature = "tracing")]
+    fn poll_untraced(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        let lock = self
+            .lock
+            .expect("RLockAcquire polled after it returned its guard");
+        let me = Owner::current();
+        if self.key.is_some() && lock.reenter(me) {
+            lock.raw.withdraw(&mut self.key);
+            self.lock = None;
+            return Poll::Ready(());
+        }
+        let was_queued = self.key.is_some();
+        match lock.raw.poll_acquire(1, me.word(), &mut self.key, cx) {
+            Poll::Ready(_) => {
+                lock.became_owner(me);
+                if was_queued {
+                    lock.raw.wake_owned_by(me.word());
+                }
+                self.lock = None;
+                Poll::Ready(())
+            }
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
+    #[inline(never)]
+    #[cfg(not(feature = "tracing"))]
     fn poll_queued(&mut self, cx: &mut Context<'_>) -> Poll<RLockGuard<'a, T>> {
         let lock = self
             .lock
@@ -508,13 +648,19 @@ impl<T: ?Sized> fmt::Debug for RLockAcquire<'_, T> {
 #[clippy::has_significant_drop]
 pub struct RLockGuard<'a, T: ?Sized> {
     lock: &'a RLock<T>,
+    /// This level's record for `warden::debug`, removed (by its drop)
+    /// after the release.
+    #[cfg(feature = "tracing")]
+    _hold: Hold,
     _shared: PhantomData<&'a T>,
 }
 
 impl<'a, T: ?Sized> RLockGuard<'a, T> {
-    fn new(lock: &'a RLock<T>) -> Self {
+    fn new(lock: &'a RLock<T>, #[cfg(feature = "tracing")] hold: Hold) -> Self {
         Self {
             lock,
+            #[cfg(feature = "tracing")]
+            _hold: hold,
             _shared: PhantomData,
         }
     }
