@@ -8,6 +8,10 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use crate::blocking::Twin;
+#[cfg(feature = "tracing")]
+use crate::debug::{self, Kind, Meta, Waiting};
+#[cfg(feature = "tracing")]
+use std::panic::Location;
 use crate::error::BrokenBarrierError;
 use crate::raw::list::{Defer, Deferred, Key, Locked, Sleeper, WaitList, poll_registered};
 use crate::raw::park::park_until;
@@ -96,6 +100,9 @@ pub struct Barrier {
     /// Boxed twice so the field is one (thin) pointer, not two.
     action: Option<Box<Action>>,
     state: Mutex<State>,
+    /// Name and number for `warden::debug` (feature `tracing`).
+    #[cfg(feature = "tracing")]
+    meta: Meta,
 }
 
 type Action = Box<dyn Fn() + Send + Sync>;
@@ -303,6 +310,32 @@ impl Barrier {
                 broken: false,
                 tripping: false,
             }),
+            #[cfg(feature = "tracing")]
+            meta: Meta::new(),
+        }
+    }
+
+    /// Names the barrier for warden's reports (feature `tracing`: its wait
+    /// events, the reason it broke, and the hang report
+    /// `warden::debug::dump()`). Without the feature the name is not kept
+    /// and this costs nothing.
+    ///
+    /// ```
+    /// let barrier = warden::Barrier::new(3).named("generation");
+    /// assert_eq!(barrier.parties(), 3);
+    /// ```
+    #[must_use]
+    pub fn named(self, name: &'static str) -> Barrier {
+        #[cfg(feature = "tracing")]
+        {
+            let mut this = self;
+            this.meta.set_name(name);
+            this
+        }
+        #[cfg(not(feature = "tracing"))]
+        {
+            let _ = name;
+            self
         }
     }
 
@@ -370,10 +403,13 @@ impl Barrier {
     /// assert!(!barrier.is_broken());
     /// # }
     /// ```
+    #[cfg_attr(feature = "tracing", track_caller)]
     pub fn wait(&self) -> BarrierWait<'_> {
         BarrierWait {
             barrier: Some(self),
             key: None,
+            #[cfg(feature = "tracing")]
+            waiting: Waiting::here(),
         }
     }
 
@@ -492,9 +528,21 @@ impl Barrier {
             self.withdraw(key);
             crate::blocking::refuse(twin);
         }
-        park_until(deadline, |timed_out, deadline| {
+        #[cfg(feature = "tracing")]
+        let mut waiting = {
+            let mut waiting = Waiting::here();
+            debug::signal_wait(&self.meta, Kind::Barrier, &mut waiting);
+            waiting
+        };
+        #[cfg(feature = "tracing")]
+        let site = waiting.site();
+        let outcome = park_until(deadline, |timed_out, deadline| {
             if timed_out {
-                if let Some(outcome) = self.time_out(key) {
+                if let Some(outcome) = self.time_out(
+                    key,
+                    #[cfg(feature = "tracing")]
+                    site,
+                ) {
                     return Some(outcome);
                 }
                 // Timed out while the barrier trips: wait, untimed, for the
@@ -512,7 +560,10 @@ impl Barrier {
                     }
                 },
             }
-        })
+        });
+        #[cfg(feature = "tracing")]
+        waiting.end(if outcome.is_ok() { "released" } else { "broken" });
+        outcome
     }
 
     /// Breaks the barrier: every waiting party, and every later `wait`
@@ -525,10 +576,18 @@ impl Barrier {
     /// barrier.abort();
     /// assert!(barrier.is_broken());
     /// ```
+    #[cfg_attr(feature = "tracing", track_caller)]
     pub fn abort(&self) {
         let mut st = self.state();
+        #[cfg(feature = "tracing")]
+        let was_broken = st.broken;
         st.broken = true;
         break_waiting(&mut st);
+        drop(st);
+        #[cfg(feature = "tracing")]
+        if !was_broken {
+            debug::barrier_broken(&self.meta, "abort() was called", Some(Location::caller()), true);
+        }
     }
 
     /// Returns the barrier to its initial state: parties waiting now get
@@ -540,10 +599,23 @@ impl Barrier {
     /// barrier.reset();
     /// assert!(!barrier.is_broken());
     /// ```
+    #[cfg_attr(feature = "tracing", track_caller)]
     pub fn reset(&self) {
         let mut st = self.state();
+        #[cfg(feature = "tracing")]
+        let waiting = st.waiting();
         break_waiting(&mut st);
         st.broken = false;
+        drop(st);
+        #[cfg(feature = "tracing")]
+        if waiting > 0 {
+            debug::barrier_broken(
+                &self.meta,
+                "reset() was called with parties waiting",
+                Some(Location::caller()),
+                true,
+            );
+        }
     }
 
     /// Whether the barrier is broken.
@@ -630,6 +702,8 @@ impl Barrier {
         drop(st);
         if let Err(panic) = catch_unwind(AssertUnwindSafe(&**action)) {
             self.finish_trip(head, false);
+            #[cfg(feature = "tracing")]
+            debug::barrier_broken(&self.meta, "its action panicked", None, false);
             resume_unwind(panic);
         }
         self.finish_trip(head, true);
@@ -729,7 +803,11 @@ impl Barrier {
     /// withdraws and breaks the barrier for everyone; if decided, the
     /// decision stands; if tripping, `None` (the caller waits for the
     /// action).
-    fn time_out(&self, key: Key) -> Option<WaitOutcome> {
+    fn time_out(
+        &self,
+        key: Key,
+        #[cfg(feature = "tracing")] site: &'static Location<'static>,
+    ) -> Option<WaitOutcome> {
         let mut st = self.state();
         let list = st.queued();
         match list.data(key).outcome {
@@ -737,6 +815,9 @@ impl Barrier {
                 list.remove(key);
                 st.broken = true;
                 break_waiting(&mut st);
+                drop(st);
+                #[cfg(feature = "tracing")]
+                debug::barrier_broken(&self.meta, "a wait timed out", Some(site), false);
                 Some(Err(BrokenBarrierError))
             }
             Outcome::Tripping { .. } => None,
@@ -799,6 +880,9 @@ pub struct BarrierWait<'a> {
     barrier: Option<&'a Barrier>,
     /// This party's arrival, once it arrived and until it is decided.
     key: Option<Key>,
+    /// Where `wait` was called, and the wait's record once queued.
+    #[cfg(feature = "tracing")]
+    waiting: Waiting,
 }
 
 impl BarrierWait<'_> {
@@ -807,10 +891,16 @@ impl BarrierWait<'_> {
         let (Some(barrier), Some(key)) = (self.barrier, self.key) else {
             return None;
         };
-        let outcome = barrier.time_out(key);
+        let outcome = barrier.time_out(
+            key,
+            #[cfg(feature = "tracing")]
+            self.waiting.site(),
+        );
         if outcome.is_some() {
             self.barrier = None;
             self.key = None;
+            #[cfg(feature = "tracing")]
+            self.waiting.end("timed out");
         }
         outcome
     }
@@ -835,12 +925,16 @@ impl Future for BarrierWait<'_> {
                 Arrive::Done(outcome) => outcome,
                 Arrive::Queued(key) => {
                     this.key = Some(key);
+                    #[cfg(feature = "tracing")]
+                    debug::signal_wait(&barrier.meta, Kind::Barrier, &mut this.waiting);
                     return Poll::Pending;
                 }
             },
         };
         this.barrier = None;
         this.key = None;
+        #[cfg(feature = "tracing")]
+        this.waiting.end(if outcome.is_ok() { "released" } else { "broken" });
         Poll::Ready(outcome)
     }
 }

@@ -77,6 +77,31 @@ impl BoundedSemaphore {
         }
     }
 
+    const_fn! {
+        /// Names the semaphore for warden's reports (feature `tracing`:
+        /// its wait events, refused releases and the hang report
+        /// `warden::debug::dump()`). Without the feature the name is not
+        /// kept and this costs nothing. A `const fn`.
+        ///
+        /// ```
+        /// static SLOTS: warden::BoundedSemaphore = warden::BoundedSemaphore::new(2).named("slots");
+        /// assert_eq!(SLOTS.bound(), 2);
+        /// ```
+        pub const fn named(self, name: &'static str) -> BoundedSemaphore {
+            #[cfg(feature = "tracing")]
+            {
+                let mut this = self;
+                this.sem.meta.set_name(name);
+                this
+            }
+            #[cfg(not(feature = "tracing"))]
+            {
+                let _ = name;
+                self
+            }
+        }
+    }
+
     /// The initial (and greatest) number of permits.
     ///
     /// ```
@@ -109,7 +134,7 @@ impl BoundedSemaphore {
     #[track_caller]
     pub fn acquire(&self) -> SemaphoreAcquire<'_> {
         self.assert_within_bound(1);
-        SemaphoreAcquire::new(&self.sem.raw, 1, true)
+        SemaphoreAcquire::new(&self.sem, 1, true)
     }
 
     /// Waits for `n` permits at once. See [`Semaphore::acquire_many`].
@@ -133,7 +158,7 @@ impl BoundedSemaphore {
     #[track_caller]
     pub fn acquire_many(&self, n: usize) -> SemaphoreAcquire<'_> {
         self.assert_within_bound(n);
-        SemaphoreAcquire::new(&self.sem.raw, n, true)
+        SemaphoreAcquire::new(&self.sem, n, true)
     }
 
     /// Takes one permit if one is free and nobody waits.
@@ -144,6 +169,7 @@ impl BoundedSemaphore {
     /// assert!(sem.try_acquire().is_none());
     /// drop(p);
     /// ```
+    #[cfg_attr(feature = "tracing", track_caller)]
     pub fn try_acquire(&self) -> Option<SemaphorePermit<'_>> {
         self.try_acquire_many(1)
     }
@@ -154,11 +180,9 @@ impl BoundedSemaphore {
     /// let sem = warden::BoundedSemaphore::new(2);
     /// assert!(sem.try_acquire_many(3).is_none());
     /// ```
+    #[cfg_attr(feature = "tracing", track_caller)]
     pub fn try_acquire_many(&self, n: usize) -> Option<SemaphorePermit<'_>> {
-        self.sem
-            .raw
-            .try_acquire_many(n)
-            .then(|| SemaphorePermit::new(&self.sem.raw, n, true))
+        self.sem.try_permit(n, true)
     }
 
     /// Waits for one permit, as an owned permit.
@@ -214,6 +238,7 @@ impl BoundedSemaphore {
     /// let sem = Arc::new(warden::BoundedSemaphore::new(1));
     /// assert!(sem.clone().try_acquire_owned().is_some());
     /// ```
+    #[cfg_attr(feature = "tracing", track_caller)]
     pub fn try_acquire_owned(self: Arc<Self>) -> Option<OwnedSemaphorePermit> {
         self.try_acquire_many_owned(1)
     }
@@ -225,14 +250,9 @@ impl BoundedSemaphore {
     /// let sem = Arc::new(warden::BoundedSemaphore::new(2));
     /// assert_eq!(sem.try_acquire_many_owned(2).unwrap().permits(), 2);
     /// ```
+    #[cfg_attr(feature = "tracing", track_caller)]
     pub fn try_acquire_many_owned(self: Arc<Self>, n: usize) -> Option<OwnedSemaphorePermit> {
-        self.sem
-            .raw
-            .try_acquire_many(n)
-            .then(|| OwnedSemaphorePermit {
-                source: OwnedSource::Bounded(self),
-                permits: n,
-            })
+        OwnedSemaphorePermit::tried(OwnedSource::Bounded(self), n)
     }
 
     /// Waits for one permit on this thread. See
@@ -249,15 +269,14 @@ impl BoundedSemaphore {
     #[track_caller]
     pub fn acquire_blocking(&self) -> SemaphorePermit<'_> {
         self.assert_within_bound(1);
-        self.sem.raw.acquire_blocking(
+        self.sem.blocking_permit(
             1,
-            0,
+            true,
             &Twin {
                 method: "BoundedSemaphore::acquire_blocking",
                 instead: "sem.acquire().await",
             },
-        );
-        SemaphorePermit::new(&self.sem.raw, 1, true)
+        )
     }
 
     /// Waits for `n` permits on this thread.
@@ -274,17 +293,14 @@ impl BoundedSemaphore {
     #[track_caller]
     pub fn acquire_many_blocking(&self, n: usize) -> SemaphorePermit<'_> {
         self.assert_within_bound(n);
-        if n > 0 {
-            self.sem.raw.acquire_blocking(
-                n,
-                0,
-                &Twin {
-                    method: "BoundedSemaphore::acquire_many_blocking",
-                    instead: "sem.acquire_many(n).await",
-                },
-            );
-        }
-        SemaphorePermit::new(&self.sem.raw, n, true)
+        self.sem.blocking_permit(
+            n,
+            true,
+            &Twin {
+                method: "BoundedSemaphore::acquire_many_blocking",
+                instead: "sem.acquire_many(n).await",
+            },
+        )
     }
 
     /// Gives back `n` permits that were kept with `forget()`: Python's
@@ -298,10 +314,13 @@ impl BoundedSemaphore {
     /// sem.try_acquire().unwrap().forget();
     /// assert_eq!(sem.release(1), Ok(()));
     /// ```
+    #[cfg_attr(feature = "tracing", track_caller)]
     pub fn release(&self, n: usize) -> Result<(), TooManyReleases> {
         if n == 0 || self.sem.raw.release_forgotten(n) {
             Ok(())
         } else {
+            #[cfg(feature = "tracing")]
+            crate::debug::over_release(&self.sem.meta, n, std::panic::Location::caller());
             Err(TooManyReleases)
         }
     }

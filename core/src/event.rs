@@ -7,6 +7,8 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use crate::blocking::Twin;
+#[cfg(feature = "tracing")]
+use crate::debug::{self, Kind, Meta, Waiting};
 use crate::raw::lazy::LazyList;
 use crate::raw::list::{Key, Locked, Sleeper, WaitList};
 use crate::sync::{AtomicBool, Ordering};
@@ -66,6 +68,9 @@ pub struct Event {
     flag: AtomicBool,
     /// Waiters; `set` unlinks every one (that is the "released" mark).
     queue: LazyList<()>,
+    /// Name and number for `warden::debug` (feature `tracing`).
+    #[cfg(feature = "tracing")]
+    meta: Meta,
 }
 
 impl Event {
@@ -79,6 +84,33 @@ impl Event {
             Event {
                 flag: AtomicBool::new(false),
                 queue: LazyList::new(),
+                #[cfg(feature = "tracing")]
+                meta: Meta::new(),
+            }
+        }
+    }
+
+    const_fn! {
+        /// Names the event for warden's reports (feature `tracing`: its
+        /// wait events and the hang report `warden::debug::dump()`).
+        /// Without the feature the name is not kept and this costs nothing.
+        /// A `const fn`.
+        ///
+        /// ```
+        /// static READY: warden::Event = warden::Event::new().named("ready");
+        /// assert!(!READY.is_set());
+        /// ```
+        pub const fn named(self, name: &'static str) -> Event {
+            #[cfg(feature = "tracing")]
+            {
+                let mut this = self;
+                this.meta.set_name(name);
+                this
+            }
+            #[cfg(not(feature = "tracing"))]
+            {
+                let _ = name;
+                self
             }
         }
     }
@@ -156,10 +188,13 @@ impl Event {
     /// ev.wait().await; // ready at once
     /// # }
     /// ```
+    #[cfg_attr(feature = "tracing", track_caller)]
     pub fn wait(&self) -> EventWait<'_> {
         EventWait {
             event: self,
             key: None,
+            #[cfg(feature = "tracing")]
+            waiting: Waiting::here(),
         }
     }
 
@@ -236,7 +271,16 @@ impl Event {
             }
             q.push_back((), Sleeper::current_thread())
         };
-        self.queue.park_until(key, deadline)
+        #[cfg(feature = "tracing")]
+        let mut waiting = {
+            let mut waiting = Waiting::here();
+            debug::signal_wait(&self.meta, Kind::Event, &mut waiting);
+            waiting
+        };
+        let set = self.queue.park_until(key, deadline);
+        #[cfg(feature = "tracing")]
+        waiting.end(if set { "set" } else { "timed out" });
+        set
     }
 
     /// Tasks and threads waiting right now (0 if the count is momentarily
@@ -283,6 +327,9 @@ impl fmt::Debug for Event {
 pub struct EventWait<'a> {
     event: &'a Event,
     key: Option<Key>,
+    /// Where `wait` was called, and the wait's record once queued.
+    #[cfg(feature = "tracing")]
+    waiting: Waiting,
 }
 
 impl Future for EventWait<'_> {
@@ -303,12 +350,17 @@ impl Future for EventWait<'_> {
                     return Poll::Ready(());
                 }
                 this.key = Some(q.push_back((), wake));
+                drop(q);
+                #[cfg(feature = "tracing")]
+                debug::signal_wait(&this.event.meta, Kind::Event, &mut this.waiting);
                 Poll::Pending
             }
             Some(key) => {
                 let ready = this.event.queue.poll_notified(key, cx.waker());
                 if ready.is_ready() {
                     this.key = None;
+                    #[cfg(feature = "tracing")]
+                    this.waiting.end("set");
                 }
                 ready
             }

@@ -162,16 +162,30 @@ const_fn! {
     /// `L = RwLock`. A `const fn`, generic over
     /// the lock as written, so the generated `new` is `const` whatever the
     /// lock's spelling (an alias, a path).
-    pub const fn wrap<L: GuardedLock, D>(data: D) -> L::With<D> {
+    ///
+    /// The lock is named `name` (`"Bank.lock"`) and, if `order = [...]`
+    /// names it, has `rank`: what the `tracing` feature's reports and
+    /// lock-order checker read (nothing is kept without the feature).
+    pub const fn wrap<L: GuardedLock, D>(
+        data: D,
+        name: &'static str,
+        rank: Option<&'static LockRank>,
+    ) -> L::With<D> {
         match L::KIND {
             // SAFETY: `GuardedLock` is sealed, and its only impl with
             // `KIND == Lock` is `Lock`'s, whose `With<D>` is `Lock<D>`
             // (checked by `tests::kinds_match_types`).
-            LockKind::Lock => unsafe { cast::<Lock<D>, L::With<D>>(Lock::new(data)) },
+            LockKind::Lock => unsafe {
+                cast::<Lock<D>, L::With<D>>(Lock::new(data).ranked(name, rank))
+            },
             // SAFETY: as above, for `RLock`.
-            LockKind::RLock => unsafe { cast::<RLock<D>, L::With<D>>(RLock::new(data)) },
+            LockKind::RLock => unsafe {
+                cast::<RLock<D>, L::With<D>>(RLock::new(data).ranked(name, rank))
+            },
             // SAFETY: as above, for `RwLock`.
-            LockKind::RwLock => unsafe { cast::<RwLock<D>, L::With<D>>(RwLock::new(data)) },
+            LockKind::RwLock => unsafe {
+                cast::<RwLock<D>, L::With<D>>(RwLock::new(data).ranked(name, rank))
+            },
         }
     }
 }
@@ -273,14 +287,19 @@ mod tests {
 
     #[test]
     fn wrap_builds_each_kind() {
-        static RLOCK: RLock<Vec<u8>> = wrap::<RLock, Vec<u8>>(Vec::new());
-        static RWLOCK: RwLock<Vec<u8>> = wrap::<RwLock, Vec<u8>>(Vec::new());
-        let lock = const { wrap::<Lock, u32>(5) };
+        static RANK: LockRank = LockRank {
+            owner: "S",
+            lock: "rlock",
+            rank: 0,
+        };
+        static RLOCK: RLock<Vec<u8>> = wrap::<RLock, Vec<u8>>(Vec::new(), "S.rlock", Some(&RANK));
+        static RWLOCK: RwLock<Vec<u8>> = wrap::<RwLock, Vec<u8>>(Vec::new(), "S.rwlock", None);
+        let lock = const { wrap::<Lock, u32>(5, "S.lock", None) };
         assert_eq!(lock.into_inner(), 5);
         assert!(RLOCK.try_acquire().unwrap().is_empty());
         RWLOCK.try_write().unwrap().push(1);
         assert_eq!(*RWLOCK.try_read().unwrap(), [1]);
-        let owned = wrap::<Lock, String>("moved".to_owned());
+        let owned = wrap::<Lock, String>("moved".to_owned(), "S.owned", None);
         assert_eq!(owned.into_inner(), "moved");
     }
 

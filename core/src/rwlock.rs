@@ -11,6 +11,10 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use crate::blocking::Twin;
+#[cfg(feature = "tracing")]
+use crate::debug::{self, Hold, Kind, Meta, Mode, Waiting};
+#[cfg(feature = "tracing")]
+use std::panic::Location;
 use crate::raw::list::Key;
 use crate::raw::rwlock::RawRwLock;
 
@@ -137,6 +141,9 @@ pub struct RwLock<T: ?Sized = ()> {
     /// One permit per reader, all of them for a writer, in a fair queue
     /// (`raw::rwlock` says why and how).
     raw: RawRwLock,
+    /// Name, rank and number for `warden::debug` (feature `tracing`).
+    #[cfg(feature = "tracing")]
+    meta: Meta,
     data: UnsafeCell<T>,
 }
 
@@ -162,7 +169,47 @@ impl<T> RwLock<T> {
         pub const fn new(value: T) -> RwLock<T> {
             RwLock {
                 raw: RawRwLock::new(),
+                #[cfg(feature = "tracing")]
+                meta: Meta::new(),
                 data: UnsafeCell::new(value),
+            }
+        }
+    }
+
+    const_fn! {
+        /// Names the lock for warden's reports (feature `tracing`: its
+        /// events, the hang report `warden::debug::dump()`, the lock-order
+        /// checker). Without the feature the name is not kept and this
+        /// costs nothing. A `const fn`, like `new`.
+        ///
+        /// ```
+        /// static SETTINGS: warden::RwLock<u8> = warden::RwLock::new(0).named("settings");
+        /// assert_eq!(*SETTINGS.try_read().unwrap(), 0);
+        /// ```
+        pub const fn named(self, name: &'static str) -> RwLock<T> {
+            self.ranked(name, None)
+        }
+    }
+
+    const_fn! {
+        /// `named`, with the lock's rank in a declared order (what
+        /// `#[guarded]` records).
+        pub(crate) const fn ranked(
+            self,
+            name: &'static str,
+            rank: Option<&'static crate::__private::LockRank>,
+        ) -> RwLock<T> {
+            #[cfg(feature = "tracing")]
+            {
+                let mut this = self;
+                this.meta.set_name(name);
+                this.meta.set_rank(rank);
+                this
+            }
+            #[cfg(not(feature = "tracing"))]
+            {
+                let _ = (name, rank);
+                self
             }
         }
     }
@@ -205,10 +252,13 @@ impl<T: ?Sized> RwLock<T> {
     /// # }
     /// ```
     #[inline]
+    #[cfg_attr(feature = "tracing", track_caller)]
     pub fn read(&self) -> RwLockRead<'_, T> {
         RwLockRead {
             lock: Some(self),
             key: None,
+            #[cfg(feature = "tracing")]
+            waiting: Waiting::here(),
         }
     }
 
@@ -240,10 +290,13 @@ impl<T: ?Sized> RwLock<T> {
     /// # }
     /// ```
     #[inline]
+    #[cfg_attr(feature = "tracing", track_caller)]
     pub fn write(&self) -> RwLockWrite<'_, T> {
         RwLockWrite {
             lock: Some(self),
             key: None,
+            #[cfg(feature = "tracing")]
+            waiting: Waiting::here(),
         }
     }
 
@@ -259,8 +312,17 @@ impl<T: ?Sized> RwLock<T> {
     /// drop(a);
     /// ```
     #[inline]
+    #[cfg_attr(feature = "tracing", track_caller)]
     pub fn try_read(&self) -> Option<RwLockReadGuard<'_, T>> {
-        self.raw.try_read().then(|| RwLockReadGuard::new(self))
+        #[cfg(feature = "tracing")]
+        let site = Location::caller();
+        self.raw.try_read().then(|| {
+            RwLockReadGuard::new(
+                self,
+                #[cfg(feature = "tracing")]
+                debug::tried(&self.meta, Kind::RwLock, Mode::Read, site),
+            )
+        })
     }
 
     /// Takes the write lock if nobody holds the lock and nobody waits.
@@ -273,8 +335,17 @@ impl<T: ?Sized> RwLock<T> {
     /// assert_eq!(*r, 2);
     /// ```
     #[inline]
+    #[cfg_attr(feature = "tracing", track_caller)]
     pub fn try_write(&self) -> Option<RwLockWriteGuard<'_, T>> {
-        self.raw.try_write().then(|| RwLockWriteGuard::new(self))
+        #[cfg(feature = "tracing")]
+        let site = Location::caller();
+        self.raw.try_write().then(|| {
+            RwLockWriteGuard::new(
+                self,
+                #[cfg(feature = "tracing")]
+                debug::tried(&self.meta, Kind::RwLock, Mode::Write, site),
+            )
+        })
     }
 
     /// Waits for a read lock and returns a guard that keeps the lock alive
@@ -298,10 +369,13 @@ impl<T: ?Sized> RwLock<T> {
     /// assert_eq!(len, 6);
     /// # }
     /// ```
+    #[cfg_attr(feature = "tracing", track_caller)]
     pub fn read_owned(self: Arc<Self>) -> RwLockReadOwned<T> {
         RwLockReadOwned {
             lock: Some(self),
             key: None,
+            #[cfg(feature = "tracing")]
+            waiting: Waiting::here(),
         }
     }
 
@@ -325,10 +399,13 @@ impl<T: ?Sized> RwLock<T> {
     /// assert_eq!(*rw.read().await, 7);
     /// # }
     /// ```
+    #[cfg_attr(feature = "tracing", track_caller)]
     pub fn write_owned(self: Arc<Self>) -> RwLockWriteOwned<T> {
         RwLockWriteOwned {
             lock: Some(self),
             key: None,
+            #[cfg(feature = "tracing")]
+            waiting: Waiting::here(),
         }
     }
 
@@ -343,8 +420,18 @@ impl<T: ?Sized> RwLock<T> {
     /// drop(guard);
     /// assert!(rw.try_write().is_some());
     /// ```
+    #[cfg_attr(feature = "tracing", track_caller)]
     pub fn try_read_owned(self: Arc<Self>) -> Option<OwnedRwLockReadGuard<T>> {
-        self.raw.try_read().then(|| OwnedRwLockReadGuard::new(self))
+        if !self.raw.try_read() {
+            return None;
+        }
+        #[cfg(feature = "tracing")]
+        let hold = debug::tried(&self.meta, Kind::RwLock, Mode::Read, Location::caller());
+        Some(OwnedRwLockReadGuard::new(
+            self,
+            #[cfg(feature = "tracing")]
+            hold,
+        ))
     }
 
     /// Takes the write lock without waiting, as an owned guard (see
@@ -359,10 +446,18 @@ impl<T: ?Sized> RwLock<T> {
     /// drop(guard);
     /// assert_eq!(*rw.try_read().unwrap(), 2);
     /// ```
+    #[cfg_attr(feature = "tracing", track_caller)]
     pub fn try_write_owned(self: Arc<Self>) -> Option<OwnedRwLockWriteGuard<T>> {
-        self.raw
-            .try_write()
-            .then(|| OwnedRwLockWriteGuard::new(self))
+        if !self.raw.try_write() {
+            return None;
+        }
+        #[cfg(feature = "tracing")]
+        let hold = debug::tried(&self.meta, Kind::RwLock, Mode::Write, Location::caller());
+        Some(OwnedRwLockWriteGuard::new(
+            self,
+            #[cfg(feature = "tracing")]
+            hold,
+        ))
     }
 
     /// Waits for a read lock on this thread: the blocking twin of
@@ -391,13 +486,32 @@ impl<T: ?Sized> RwLock<T> {
     /// ```
     #[track_caller]
     pub fn read_blocking(&self) -> RwLockReadGuard<'_, T> {
-        if !self.raw.try_read() {
-            self.raw.read_blocking(&Twin {
-                method: "RwLock::read_blocking",
-                instead: "rwlock.read().await",
-            });
+        if self.raw.try_read() {
+            #[cfg(feature = "tracing")]
+            {
+                let (hold, check) =
+                    debug::acquired_now(&self.meta, Kind::RwLock, Mode::Read, Location::caller());
+                let guard = RwLockReadGuard::new(self, hold);
+                check.run();
+                return guard;
+            }
+            #[cfg(not(feature = "tracing"))]
+            return RwLockReadGuard::new(self);
         }
-        RwLockReadGuard::new(self)
+        #[cfg(feature = "tracing")]
+        let mut waiting =
+            debug::blocking_wait(&self.meta, Kind::RwLock, Mode::Read, Location::caller());
+        self.raw.read_blocking(&Twin {
+            method: "RwLock::read_blocking",
+            instead: "rwlock.read().await",
+        });
+        #[cfg(feature = "tracing")]
+        waiting.finish();
+        RwLockReadGuard::new(
+            self,
+            #[cfg(feature = "tracing")]
+            debug::hold(self.meta.prim(Kind::RwLock), waiting.site(), Mode::Read, false).0,
+        )
     }
 
     /// Waits for the write lock on this thread: the blocking twin of
@@ -422,13 +536,32 @@ impl<T: ?Sized> RwLock<T> {
     /// ```
     #[track_caller]
     pub fn write_blocking(&self) -> RwLockWriteGuard<'_, T> {
-        if !self.raw.try_write() {
-            self.raw.write_blocking(&Twin {
-                method: "RwLock::write_blocking",
-                instead: "rwlock.write().await",
-            });
+        if self.raw.try_write() {
+            #[cfg(feature = "tracing")]
+            {
+                let (hold, check) =
+                    debug::acquired_now(&self.meta, Kind::RwLock, Mode::Write, Location::caller());
+                let guard = RwLockWriteGuard::new(self, hold);
+                check.run();
+                return guard;
+            }
+            #[cfg(not(feature = "tracing"))]
+            return RwLockWriteGuard::new(self);
         }
-        RwLockWriteGuard::new(self)
+        #[cfg(feature = "tracing")]
+        let mut waiting =
+            debug::blocking_wait(&self.meta, Kind::RwLock, Mode::Write, Location::caller());
+        self.raw.write_blocking(&Twin {
+            method: "RwLock::write_blocking",
+            instead: "rwlock.write().await",
+        });
+        #[cfg(feature = "tracing")]
+        waiting.finish();
+        RwLockWriteGuard::new(
+            self,
+            #[cfg(feature = "tracing")]
+            debug::hold(self.meta.prim(Kind::RwLock), waiting.site(), Mode::Write, false).0,
+        )
     }
 
     /// The data, through an exclusive borrow of the lock: no locking needed,
@@ -483,6 +616,7 @@ impl<T: ?Sized + fmt::Debug> fmt::Debug for RwLock<T> {
 
 /// Polls for a read lock: the inlined fast path (no writer, nobody
 /// queued), else queue as / poll waiter `key`.
+#[cfg(not(feature = "tracing"))]
 #[inline]
 fn poll_read(raw: &RawRwLock, key: &mut Option<Key>, cx: &mut Context<'_>) -> Poll<()> {
     if key.is_none() && raw.try_read() {
@@ -492,12 +626,43 @@ fn poll_read(raw: &RawRwLock, key: &mut Option<Key>, cx: &mut Context<'_>) -> Po
 }
 
 /// As [`poll_read`], for the write lock.
+#[cfg(not(feature = "tracing"))]
 #[inline]
 fn poll_write(raw: &RawRwLock, key: &mut Option<Key>, cx: &mut Context<'_>) -> Poll<()> {
     if key.is_none() && raw.try_write() {
         return Poll::Ready(());
     }
     raw.poll_write(key, cx)
+}
+
+/// `poll_read` or `poll_write`, recorded for `warden::debug`.
+#[cfg(feature = "tracing")]
+fn poll_traced<T: ?Sized>(
+    lock: &RwLock<T>,
+    write: bool,
+    key: &mut Option<Key>,
+    waiting: &mut Waiting,
+    cx: &mut Context<'_>,
+) -> Poll<(Hold, debug::Check)> {
+    let (mode, free) = if write {
+        (Mode::Write, key.is_none() && lock.raw.try_write())
+    } else {
+        (Mode::Read, key.is_none() && lock.raw.try_read())
+    };
+    if free {
+        return Poll::Ready(debug::acquired_now(
+            &lock.meta,
+            Kind::RwLock,
+            mode,
+            waiting.site(),
+        ));
+    }
+    let polled = if write {
+        lock.raw.poll_write(key, cx)
+    } else {
+        lock.raw.poll_read(key, cx)
+    };
+    debug::polled(polled, &lock.meta, Kind::RwLock, mode, waiting, cx)
 }
 
 /// The future of [`RwLock::read`]; resolves to an [`RwLockReadGuard`].
@@ -512,6 +677,9 @@ pub struct RwLockRead<'a, T: ?Sized> {
     lock: Option<&'a RwLock<T>>,
     /// Our waiter record in the lock's queue, once queued.
     key: Option<Key>,
+    /// Where it was called, and the wait's record once queued.
+    #[cfg(feature = "tracing")]
+    waiting: Waiting,
 }
 
 impl<'a, T: ?Sized> Future for RwLockRead<'a, T> {
@@ -523,9 +691,20 @@ impl<'a, T: ?Sized> Future for RwLockRead<'a, T> {
         let lock = this
             .lock
             .expect("RwLockRead polled after it returned its guard");
+        #[cfg(not(feature = "tracing"))]
         std::task::ready!(poll_read(&lock.raw, &mut this.key, cx));
+        #[cfg(feature = "tracing")]
+        let (hold, check) =
+            std::task::ready!(poll_traced(lock, false, &mut this.key, &mut this.waiting, cx));
         this.lock = None;
-        Poll::Ready(RwLockReadGuard::new(lock))
+        let guard = RwLockReadGuard::new(
+            lock,
+            #[cfg(feature = "tracing")]
+            hold,
+        );
+        #[cfg(feature = "tracing")]
+        check.run();
+        Poll::Ready(guard)
     }
 }
 
@@ -558,6 +737,9 @@ pub struct RwLockWrite<'a, T: ?Sized> {
     lock: Option<&'a RwLock<T>>,
     /// Our waiter record in the lock's queue, once queued.
     key: Option<Key>,
+    /// Where it was called, and the wait's record once queued.
+    #[cfg(feature = "tracing")]
+    waiting: Waiting,
 }
 
 impl<'a, T: ?Sized> Future for RwLockWrite<'a, T> {
@@ -569,9 +751,20 @@ impl<'a, T: ?Sized> Future for RwLockWrite<'a, T> {
         let lock = this
             .lock
             .expect("RwLockWrite polled after it returned its guard");
+        #[cfg(not(feature = "tracing"))]
         std::task::ready!(poll_write(&lock.raw, &mut this.key, cx));
+        #[cfg(feature = "tracing")]
+        let (hold, check) =
+            std::task::ready!(poll_traced(lock, true, &mut this.key, &mut this.waiting, cx));
         this.lock = None;
-        Poll::Ready(RwLockWriteGuard::new(lock))
+        let guard = RwLockWriteGuard::new(
+            lock,
+            #[cfg(feature = "tracing")]
+            hold,
+        );
+        #[cfg(feature = "tracing")]
+        check.run();
+        Poll::Ready(guard)
     }
 }
 
@@ -603,6 +796,9 @@ pub struct RwLockReadOwned<T: ?Sized> {
     lock: Option<Arc<RwLock<T>>>,
     /// Our waiter record in the lock's queue, once queued.
     key: Option<Key>,
+    /// Where it was called, and the wait's record once queued.
+    #[cfg(feature = "tracing")]
+    waiting: Waiting,
 }
 
 impl<T: ?Sized> Future for RwLockReadOwned<T> {
@@ -615,9 +811,20 @@ impl<T: ?Sized> Future for RwLockReadOwned<T> {
             .lock
             .as_ref()
             .expect("RwLockReadOwned polled after it returned its guard");
+        #[cfg(not(feature = "tracing"))]
         std::task::ready!(poll_read(&lock.raw, &mut this.key, cx));
+        #[cfg(feature = "tracing")]
+        let (hold, check) =
+            std::task::ready!(poll_traced(lock, false, &mut this.key, &mut this.waiting, cx));
         let lock = this.lock.take().expect("checked above");
-        Poll::Ready(OwnedRwLockReadGuard::new(lock))
+        let guard = OwnedRwLockReadGuard::new(
+            lock,
+            #[cfg(feature = "tracing")]
+            hold,
+        );
+        #[cfg(feature = "tracing")]
+        check.run();
+        Poll::Ready(guard)
     }
 }
 
@@ -649,6 +856,9 @@ pub struct RwLockWriteOwned<T: ?Sized> {
     lock: Option<Arc<RwLock<T>>>,
     /// Our waiter record in the lock's queue, once queued.
     key: Option<Key>,
+    /// Where it was called, and the wait's record once queued.
+    #[cfg(feature = "tracing")]
+    waiting: Waiting,
 }
 
 impl<T: ?Sized> Future for RwLockWriteOwned<T> {
@@ -661,9 +871,20 @@ impl<T: ?Sized> Future for RwLockWriteOwned<T> {
             .lock
             .as_ref()
             .expect("RwLockWriteOwned polled after it returned its guard");
+        #[cfg(not(feature = "tracing"))]
         std::task::ready!(poll_write(&lock.raw, &mut this.key, cx));
+        #[cfg(feature = "tracing")]
+        let (hold, check) =
+            std::task::ready!(poll_traced(lock, true, &mut this.key, &mut this.waiting, cx));
         let lock = this.lock.take().expect("checked above");
-        Poll::Ready(OwnedRwLockWriteGuard::new(lock))
+        let guard = OwnedRwLockWriteGuard::new(
+            lock,
+            #[cfg(feature = "tracing")]
+            hold,
+        );
+        #[cfg(feature = "tracing")]
+        check.run();
+        Poll::Ready(guard)
     }
 }
 
@@ -706,13 +927,19 @@ impl<T: ?Sized> fmt::Debug for RwLockWriteOwned<T> {
 #[clippy::has_significant_drop]
 pub struct RwLockReadGuard<'a, T: ?Sized> {
     lock: &'a RwLock<T>,
+    /// This hold's record for `warden::debug`, removed (by its drop) after
+    /// the release.
+    #[cfg(feature = "tracing")]
+    _hold: Hold,
     _data: PhantomData<&'a T>,
 }
 
 impl<'a, T: ?Sized> RwLockReadGuard<'a, T> {
-    fn new(lock: &'a RwLock<T>) -> Self {
+    fn new(lock: &'a RwLock<T>, #[cfg(feature = "tracing")] hold: Hold) -> Self {
         Self {
             lock,
+            #[cfg(feature = "tracing")]
+            _hold: hold,
             _data: PhantomData,
         }
     }
@@ -779,14 +1006,20 @@ impl<T: ?Sized + fmt::Display> fmt::Display for RwLockReadGuard<'_, T> {
 #[clippy::has_significant_drop]
 pub struct RwLockWriteGuard<'a, T: ?Sized> {
     lock: &'a RwLock<T>,
+    /// This hold's record for `warden::debug`, removed (by its drop) after
+    /// the release.
+    #[cfg(feature = "tracing")]
+    hold: Hold,
     /// `&mut T`: invariant in `T`, as a `&mut` must be.
     _data: PhantomData<&'a mut T>,
 }
 
 impl<'a, T: ?Sized> RwLockWriteGuard<'a, T> {
-    fn new(lock: &'a RwLock<T>) -> Self {
+    fn new(lock: &'a RwLock<T>, #[cfg(feature = "tracing")] hold: Hold) -> Self {
         Self {
             lock,
+            #[cfg(feature = "tracing")]
+            hold,
             _data: PhantomData,
         }
     }
@@ -817,10 +1050,20 @@ impl<'a, T: ?Sized> RwLockWriteGuard<'a, T> {
     /// assert_eq!(*r, 1);
     /// ```
     pub fn downgrade(guard: Self) -> RwLockReadGuard<'a, T> {
+        // Never dropped: it would release the write lock.
+        #[cfg_attr(not(feature = "tracing"), allow(unused_mut))]
+        let mut guard = std::mem::ManuallyDrop::new(guard);
         let lock = guard.lock;
-        std::mem::forget(guard); // it would release the write lock
+        #[cfg(feature = "tracing")]
+        let hold = std::mem::take(&mut guard.hold);
         lock.raw.downgrade();
-        RwLockReadGuard::new(lock)
+        #[cfg(feature = "tracing")]
+        hold.set_mode(Mode::Read);
+        RwLockReadGuard::new(
+            lock,
+            #[cfg(feature = "tracing")]
+            hold,
+        )
     }
 }
 
@@ -877,11 +1120,19 @@ impl<T: ?Sized + fmt::Display> fmt::Display for RwLockWriteGuard<'_, T> {
 #[clippy::has_significant_drop]
 pub struct OwnedRwLockReadGuard<T: ?Sized> {
     lock: Arc<RwLock<T>>,
+    /// This hold's record for `warden::debug`, removed (by its drop) after
+    /// the release.
+    #[cfg(feature = "tracing")]
+    _hold: Hold,
 }
 
 impl<T: ?Sized> OwnedRwLockReadGuard<T> {
-    fn new(lock: Arc<RwLock<T>>) -> Self {
-        Self { lock }
+    fn new(lock: Arc<RwLock<T>>, #[cfg(feature = "tracing")] hold: Hold) -> Self {
+        Self {
+            lock,
+            #[cfg(feature = "tracing")]
+            _hold: hold,
+        }
     }
 
     /// The lock this guard reads.
@@ -943,11 +1194,19 @@ impl<T: ?Sized + fmt::Display> fmt::Display for OwnedRwLockReadGuard<T> {
 #[clippy::has_significant_drop]
 pub struct OwnedRwLockWriteGuard<T: ?Sized> {
     lock: Arc<RwLock<T>>,
+    /// This hold's record for `warden::debug`, removed (by its drop) after
+    /// the release.
+    #[cfg(feature = "tracing")]
+    hold: Hold,
 }
 
 impl<T: ?Sized> OwnedRwLockWriteGuard<T> {
-    fn new(lock: Arc<RwLock<T>>) -> Self {
-        Self { lock }
+    fn new(lock: Arc<RwLock<T>>, #[cfg(feature = "tracing")] hold: Hold) -> Self {
+        Self {
+            lock,
+            #[cfg(feature = "tracing")]
+            hold,
+        }
     }
 
     /// The lock this guard writes.
@@ -975,12 +1234,21 @@ impl<T: ?Sized> OwnedRwLockWriteGuard<T> {
     /// drop(r);
     /// ```
     pub fn downgrade(guard: Self) -> OwnedRwLockReadGuard<T> {
-        let guard = std::mem::ManuallyDrop::new(guard);
+        #[cfg_attr(not(feature = "tracing"), allow(unused_mut))]
+        let mut guard = std::mem::ManuallyDrop::new(guard);
         // SAFETY: `guard` is never used or dropped again (it is in a
         // `ManuallyDrop`), so the `Arc` is moved out exactly once.
         let lock = unsafe { std::ptr::read(&raw const guard.lock) };
+        #[cfg(feature = "tracing")]
+        let hold = std::mem::take(&mut guard.hold);
         lock.raw.downgrade();
-        OwnedRwLockReadGuard::new(lock)
+        #[cfg(feature = "tracing")]
+        hold.set_mode(Mode::Read);
+        OwnedRwLockReadGuard::new(
+            lock,
+            #[cfg(feature = "tracing")]
+            hold,
+        )
     }
 }
 

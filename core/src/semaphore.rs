@@ -8,6 +8,10 @@ use std::task::{Context, Poll};
 
 use crate::BoundedSemaphore;
 use crate::blocking::Twin;
+#[cfg(feature = "tracing")]
+use crate::debug::{self, Hold, Kind, Meta, Mode, Waiting};
+#[cfg(feature = "tracing")]
+use std::panic::Location;
 use crate::raw::list::Key;
 use crate::raw::semaphore::{MAX_PERMITS, RawSemaphore};
 
@@ -81,6 +85,9 @@ const _: () = assert!(Semaphore::MAX_PERMITS == MAX_PERMITS);
 /// [`asyncio.Semaphore`]: https://docs.python.org/3/library/asyncio-sync.html#asyncio.Semaphore
 pub struct Semaphore {
     pub(crate) raw: RawSemaphore,
+    /// Name and number for `warden::debug` (feature `tracing`).
+    #[cfg(feature = "tracing")]
+    pub(crate) meta: Meta,
 }
 
 impl Semaphore {
@@ -107,6 +114,33 @@ impl Semaphore {
         pub const fn new(permits: usize) -> Semaphore {
             Semaphore {
                 raw: RawSemaphore::new(permits),
+                #[cfg(feature = "tracing")]
+                meta: Meta::new(),
+            }
+        }
+    }
+
+    const_fn! {
+        /// Names the semaphore for warden's reports (feature `tracing`:
+        /// its wait events and the hang report `warden::debug::dump()`,
+        /// which lists who holds its permits). Without the feature the
+        /// name is not kept and this costs nothing. A `const fn`.
+        ///
+        /// ```
+        /// static POOL: warden::Semaphore = warden::Semaphore::new(4).named("db-pool");
+        /// assert_eq!(POOL.available_permits(), 4);
+        /// ```
+        pub const fn named(self, name: &'static str) -> Semaphore {
+            #[cfg(feature = "tracing")]
+            {
+                let mut this = self;
+                this.meta.set_name(name);
+                this
+            }
+            #[cfg(not(feature = "tracing"))]
+            {
+                let _ = name;
+                self
             }
         }
     }
@@ -132,8 +166,9 @@ impl Semaphore {
     /// assert_eq!(sem.available_permits(), 1);
     /// # }
     /// ```
+    #[cfg_attr(feature = "tracing", track_caller)]
     pub fn acquire(&self) -> SemaphoreAcquire<'_> {
-        SemaphoreAcquire::new(&self.raw, 1, false)
+        SemaphoreAcquire::new(self, 1, false)
     }
 
     /// Waits for `n` permits at once, first-come first-served.
@@ -163,7 +198,7 @@ impl Semaphore {
     #[track_caller]
     pub fn acquire_many(&self, n: usize) -> SemaphoreAcquire<'_> {
         assert_within_max(n);
-        SemaphoreAcquire::new(&self.raw, n, false)
+        SemaphoreAcquire::new(self, n, false)
     }
 
     /// Takes one permit if one is free and nobody waits: Python's
@@ -175,6 +210,7 @@ impl Semaphore {
     /// assert!(sem.try_acquire().is_none());
     /// drop(permit);
     /// ```
+    #[cfg_attr(feature = "tracing", track_caller)]
     pub fn try_acquire(&self) -> Option<SemaphorePermit<'_>> {
         self.try_acquire_many(1)
     }
@@ -186,10 +222,53 @@ impl Semaphore {
     /// assert!(sem.try_acquire_many(3).is_none());
     /// assert_eq!(sem.try_acquire_many(2).unwrap().permits(), 2);
     /// ```
+    #[cfg_attr(feature = "tracing", track_caller)]
     pub fn try_acquire_many(&self, n: usize) -> Option<SemaphorePermit<'_>> {
-        self.raw
-            .try_acquire_many(n)
-            .then(|| SemaphorePermit::new(&self.raw, n, false))
+        self.try_permit(n, false)
+    }
+
+    /// `try_acquire_many` of this semaphore or of the `BoundedSemaphore`
+    /// around it.
+    #[cfg_attr(feature = "tracing", track_caller)]
+    pub(crate) fn try_permit(&self, n: usize, bounded: bool) -> Option<SemaphorePermit<'_>> {
+        if !self.raw.try_acquire_many(n) {
+            return None;
+        }
+        Some(SemaphorePermit::new(
+            self,
+            n,
+            bounded,
+            #[cfg(feature = "tracing")]
+            debug::tried(&self.meta, kind(bounded), Mode::Permits(n), Location::caller()),
+        ))
+    }
+
+    /// The blocking twins' wait for `n` permits, of this semaphore or of
+    /// the `BoundedSemaphore` around it.
+    #[track_caller]
+    pub(crate) fn blocking_permit(&self, n: usize, bounded: bool, twin: &Twin) -> SemaphorePermit<'_> {
+        #[cfg(feature = "tracing")]
+        {
+            let site = Location::caller();
+            if self.raw.try_acquire_many(n) {
+                let (hold, _first) =
+                    debug::acquired_now(&self.meta, kind(bounded), Mode::Permits(n), site);
+                return SemaphorePermit::new(self, n, bounded, hold);
+            }
+            let mut waiting = debug::blocking_wait(&self.meta, kind(bounded), Mode::Permits(n), site);
+            self.raw.acquire_blocking(n, 0, twin);
+            waiting.finish();
+            let (hold, _checked) =
+                debug::hold(self.meta.prim(kind(bounded)), site, Mode::Permits(n), false);
+            SemaphorePermit::new(self, n, bounded, hold)
+        }
+        #[cfg(not(feature = "tracing"))]
+        {
+            if n > 0 {
+                self.raw.acquire_blocking(n, 0, twin);
+            }
+            SemaphorePermit::new(self, n, bounded)
+        }
     }
 
     /// Waits for one permit, returned as an owned permit that keeps the
@@ -211,6 +290,7 @@ impl Semaphore {
     /// assert_eq!(sem.available_permits(), 1);
     /// # }
     /// ```
+    #[cfg_attr(feature = "tracing", track_caller)]
     pub fn acquire_owned(self: Arc<Self>) -> SemaphoreAcquireOwned {
         SemaphoreAcquireOwned::new(OwnedSource::Plain(self), 1)
     }
@@ -256,15 +336,14 @@ impl Semaphore {
     /// ```
     #[track_caller]
     pub fn acquire_blocking(&self) -> SemaphorePermit<'_> {
-        self.raw.acquire_blocking(
+        self.blocking_permit(
             1,
-            0,
+            false,
             &Twin {
                 method: "Semaphore::acquire_blocking",
                 instead: "sem.acquire().await",
             },
-        );
-        SemaphorePermit::new(&self.raw, 1, false)
+        )
     }
 
     /// Waits for `n` permits on this thread: the blocking twin of
@@ -282,17 +361,14 @@ impl Semaphore {
     #[track_caller]
     pub fn acquire_many_blocking(&self, n: usize) -> SemaphorePermit<'_> {
         assert_within_max(n);
-        if n > 0 {
-            self.raw.acquire_blocking(
-                n,
-                0,
-                &Twin {
-                    method: "Semaphore::acquire_many_blocking",
-                    instead: "sem.acquire_many(n).await",
-                },
-            );
-        }
-        SemaphorePermit::new(&self.raw, n, false)
+        self.blocking_permit(
+            n,
+            false,
+            &Twin {
+                method: "Semaphore::acquire_many_blocking",
+                instead: "sem.acquire_many(n).await",
+            },
+        )
     }
 
     /// Adds `n` permits, Python's `release(n)`: waiters are served first, in
@@ -345,11 +421,25 @@ impl Default for Semaphore {
 impl fmt::Debug for Semaphore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut d = f.debug_struct("Semaphore");
+        #[cfg(feature = "tracing")]
+        if let Some(name) = self.meta.name() {
+            d.field("name", &name);
+        }
         d.field("available_permits", &self.available_permits());
         if let Some(waiters) = self.raw.waiters() {
             d.field("waiters", &waiters);
         }
         d.finish()
+    }
+}
+
+/// The kind of a semaphore's permits in reports.
+#[cfg(feature = "tracing")]
+pub(crate) fn kind(bounded: bool) -> Kind {
+    if bounded {
+        Kind::BoundedSemaphore
+    } else {
+        Kind::Semaphore
     }
 }
 
@@ -389,6 +479,12 @@ impl AcquireState {
 
     fn bounded(self) -> bool {
         self.0 & BOUNDED != 0
+    }
+
+    /// The permits wanted, while not queued (0 after).
+    #[cfg(feature = "tracing")]
+    fn wanted(self) -> usize {
+        if self.0 & QUEUED == 0 { self.0 >> 2 } else { 0 }
     }
 
     /// Polls for the permits; `Ready(n)` hands them over (the state is
@@ -466,17 +562,45 @@ impl AcquireState {
 /// permits it had been handed.
 #[must_use = "futures do nothing unless you `.await` or poll them"]
 pub struct SemaphoreAcquire<'a> {
-    raw: &'a RawSemaphore,
+    sem: &'a Semaphore,
     state: AcquireState,
+    /// Where it was called, and the wait's record once queued.
+    #[cfg(feature = "tracing")]
+    waiting: Waiting,
 }
 
 impl<'a> SemaphoreAcquire<'a> {
-    pub(crate) fn new(raw: &'a RawSemaphore, n: usize, bounded: bool) -> Self {
+    #[cfg_attr(feature = "tracing", track_caller)]
+    pub(crate) fn new(sem: &'a Semaphore, n: usize, bounded: bool) -> Self {
         Self {
-            raw,
+            sem,
             state: AcquireState::new(n, bounded),
+            #[cfg(feature = "tracing")]
+            waiting: Waiting::here(),
         }
     }
+}
+
+/// `AcquireState::poll`, recorded for `warden::debug`.
+#[cfg(feature = "tracing")]
+fn poll_traced(
+    state: &mut AcquireState,
+    sem: &Semaphore,
+    waiting: &mut Waiting,
+    cx: &mut Context<'_>,
+    what: &str,
+) -> Poll<(usize, Hold)> {
+    let fresh = !state.queued();
+    let wanted = state.wanted();
+    let polled = state.poll(&sem.raw, cx, what);
+    let n = if let Poll::Ready(n) = polled { n } else { wanted };
+    let kind = kind(state.bounded());
+    if fresh && polled.is_ready() {
+        let (hold, _first) = debug::acquired_now(&sem.meta, kind, Mode::Permits(n), waiting.site());
+        return Poll::Ready((n, hold));
+    }
+    debug::polled(polled.map(drop), &sem.meta, kind, Mode::Permits(n), waiting, cx)
+        .map(|(hold, _semaphores_have_no_order)| (n, hold))
 }
 
 impl<'a> Future for SemaphoreAcquire<'a> {
@@ -486,16 +610,21 @@ impl<'a> Future for SemaphoreAcquire<'a> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<SemaphorePermit<'a>> {
         let this = self.get_mut();
         let bounded = this.state.bounded();
-        this.state
-            .poll(this.raw, cx, "SemaphoreAcquire")
-            .map(|n| SemaphorePermit::new(this.raw, n, bounded))
+        #[cfg(not(feature = "tracing"))]
+        return this
+            .state
+            .poll(&this.sem.raw, cx, "SemaphoreAcquire")
+            .map(|n| SemaphorePermit::new(this.sem, n, bounded));
+        #[cfg(feature = "tracing")]
+        poll_traced(&mut this.state, this.sem, &mut this.waiting, cx, "SemaphoreAcquire")
+            .map(|(n, hold)| SemaphorePermit::new(this.sem, n, bounded, hold))
     }
 }
 
 impl Drop for SemaphoreAcquire<'_> {
     #[inline]
     fn drop(&mut self) {
-        self.state.cancel(self.raw);
+        self.state.cancel(&self.sem.raw);
     }
 }
 
@@ -521,7 +650,11 @@ impl fmt::Debug for SemaphoreAcquire<'_> {
 #[must_use = "the permit returns to the semaphore as soon as it is dropped"]
 #[clippy::has_significant_drop]
 pub struct SemaphorePermit<'a> {
-    raw: &'a RawSemaphore,
+    sem: &'a Semaphore,
+    /// This hold's record for `warden::debug`, removed (by its drop) after
+    /// the release.
+    #[cfg(feature = "tracing")]
+    _hold: Hold,
     /// `permits << 1 | bounded`: bit 0 marks a [`BoundedSemaphore`]'s
     /// permits, whose `forget` is counted (that count is what a manual
     /// `release` may give back).
@@ -530,9 +663,16 @@ pub struct SemaphorePermit<'a> {
 
 impl<'a> SemaphorePermit<'a> {
     #[inline]
-    pub(crate) fn new(raw: &'a RawSemaphore, permits: usize, bounded: bool) -> Self {
+    pub(crate) fn new(
+        sem: &'a Semaphore,
+        permits: usize,
+        bounded: bool,
+        #[cfg(feature = "tracing")] hold: Hold,
+    ) -> Self {
         Self {
-            raw,
+            sem,
+            #[cfg(feature = "tracing")]
+            _hold: hold,
             word: permits << 1 | usize::from(bounded),
         }
     }
@@ -550,7 +690,7 @@ impl<'a> SemaphorePermit<'a> {
     /// ```
     pub fn forget(mut self) {
         if self.word & 1 != 0 {
-            self.raw.note_forgotten(self.permits());
+            self.sem.raw.note_forgotten(self.permits());
         }
         self.word = 0; // nothing left for `drop` to return
     }
@@ -570,7 +710,7 @@ impl Drop for SemaphorePermit<'_> {
     #[inline]
     fn drop(&mut self) {
         if self.permits() > 0 {
-            self.raw.release(self.permits());
+            self.sem.raw.release(self.permits());
         }
     }
 }
@@ -596,14 +736,20 @@ pub struct SemaphoreAcquireOwned {
     /// `None` once the permit has been returned (it took the `Arc`).
     source: Option<OwnedSource>,
     state: AcquireState,
+    /// Where it was called, and the wait's record once queued.
+    #[cfg(feature = "tracing")]
+    waiting: Waiting,
 }
 
 impl SemaphoreAcquireOwned {
+    #[cfg_attr(feature = "tracing", track_caller)]
     pub(crate) fn new(source: OwnedSource, n: usize) -> Self {
         let bounded = matches!(source, OwnedSource::Bounded(_));
         Self {
             source: Some(source),
             state: AcquireState::new(n, bounded),
+            #[cfg(feature = "tracing")]
+            waiting: Waiting::here(),
         }
     }
 }
@@ -618,10 +764,21 @@ impl Future for SemaphoreAcquireOwned {
             .source
             .as_ref()
             .expect("SemaphoreAcquireOwned polled after it returned its permit");
+        #[cfg(not(feature = "tracing"))]
         let permits = std::task::ready!(this.state.poll(source.raw(), cx, "SemaphoreAcquireOwned"));
+        #[cfg(feature = "tracing")]
+        let (permits, hold) = std::task::ready!(poll_traced(
+            &mut this.state,
+            source.sem(),
+            &mut this.waiting,
+            cx,
+            "SemaphoreAcquireOwned"
+        ));
         Poll::Ready(OwnedSemaphorePermit {
             source: this.source.take().expect("checked above"),
             permits,
+            #[cfg(feature = "tracing")]
+            _hold: hold,
         })
     }
 }
@@ -649,9 +806,13 @@ pub(crate) enum OwnedSource {
 
 impl OwnedSource {
     fn raw(&self) -> &RawSemaphore {
+        &self.sem().raw
+    }
+
+    fn sem(&self) -> &Semaphore {
         match self {
-            OwnedSource::Plain(sem) => &sem.raw,
-            OwnedSource::Bounded(sem) => &sem.sem.raw,
+            OwnedSource::Plain(sem) => sem,
+            OwnedSource::Bounded(sem) => &sem.sem,
         }
     }
 }
@@ -672,9 +833,32 @@ impl OwnedSource {
 pub struct OwnedSemaphorePermit {
     pub(crate) source: OwnedSource,
     pub(crate) permits: usize,
+    /// This hold's record for `warden::debug`, removed (by its drop) after
+    /// the release.
+    #[cfg(feature = "tracing")]
+    pub(crate) _hold: Hold,
 }
 
 impl OwnedSemaphorePermit {
+    /// `try_acquire_many_owned` of either semaphore.
+    #[cfg_attr(feature = "tracing", track_caller)]
+    pub(crate) fn tried(source: OwnedSource, n: usize) -> Option<OwnedSemaphorePermit> {
+        if !source.raw().try_acquire_many(n) {
+            return None;
+        }
+        #[cfg(feature = "tracing")]
+        let hold = {
+            let bounded = matches!(source, OwnedSource::Bounded(_));
+            debug::tried(&source.sem().meta, kind(bounded), Mode::Permits(n), Location::caller())
+        };
+        Some(OwnedSemaphorePermit {
+            source,
+            permits: n,
+            #[cfg(feature = "tracing")]
+            _hold: hold,
+        })
+    }
+
     /// Keeps the permits taken (see [`SemaphorePermit::forget`]).
     ///
     /// ```
@@ -728,6 +912,7 @@ impl Semaphore {
     /// assert!(sem.clone().try_acquire_owned().is_none());
     /// drop(p);
     /// ```
+    #[cfg_attr(feature = "tracing", track_caller)]
     pub fn try_acquire_owned(self: Arc<Self>) -> Option<OwnedSemaphorePermit> {
         self.try_acquire_many_owned(1)
     }
@@ -739,10 +924,8 @@ impl Semaphore {
     /// let sem = Arc::new(warden::Semaphore::new(3));
     /// assert_eq!(sem.try_acquire_many_owned(3).unwrap().permits(), 3);
     /// ```
+    #[cfg_attr(feature = "tracing", track_caller)]
     pub fn try_acquire_many_owned(self: Arc<Self>, n: usize) -> Option<OwnedSemaphorePermit> {
-        self.raw.try_acquire_many(n).then(|| OwnedSemaphorePermit {
-            source: OwnedSource::Plain(self),
-            permits: n,
-        })
+        OwnedSemaphorePermit::tried(OwnedSource::Plain(self), n)
     }
 }

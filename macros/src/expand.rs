@@ -505,6 +505,7 @@ impl<'a> Expansion<'a> {
                 Role::Lock(lock) => {
                     let data = &lock.data;
                     let data_ty = self.data_ty(lock);
+                    let (name, rank) = self.lock_name(lock);
                     let moved = lock.guarded.iter().map(|&g| {
                         let guarded = &self.input.fields[g];
                         let g_name = guarded.ident;
@@ -517,7 +518,11 @@ impl<'a> Expansion<'a> {
                         quote!(#marker: ::core::marker::PhantomData,)
                     });
                     quote! {
-                        #krate::__private::wrap::<#ty, #data_ty>(#data { #(#moved,)* #marker })
+                        #krate::__private::wrap::<#ty, #data_ty>(
+                            #data { #(#moved,)* #marker },
+                            #name,
+                            #rank,
+                        )
                     }
                 }
                 Role::Condition(lock) => {
@@ -731,6 +736,28 @@ impl<'a> Expansion<'a> {
             }
         }
         where_clause.clone()
+    }
+
+    /// What `wrap` is told about a lock field: its name for warden's
+    /// reports (`"Bank.lock"`), and its rank if `order = [...]` names it.
+    fn lock_name(&self, lock: &LockPlan) -> (String, TokenStream) {
+        let krate = &self.krate;
+        let owner = unraw(&self.input.original.ident);
+        let field = unraw(self.input.fields[lock.field].ident);
+        let rank = match self.plan.order.iter().position(|&j| j == lock.field) {
+            Some(rank) => {
+                let rank = u32::try_from(rank).unwrap_or(u32::MAX);
+                quote! {
+                    ::core::option::Option::Some(&#krate::__private::LockRank {
+                        owner: #owner,
+                        lock: #field,
+                        rank: #rank,
+                    })
+                }
+            }
+            None => quote!(::core::option::Option::None),
+        };
+        (format!("{owner}.{field}"), rank)
     }
 
     /// `order = [...]`: each ordered lock's rank, on its data struct, and
