@@ -592,9 +592,9 @@ fn poll_traced(
 ) -> Poll<(usize, Hold)> {
     let fresh = !state.queued();
     let wanted = state.wanted();
+    let kind = kind(state.bounded()); // before the poll: `DONE` has every bit set
     let polled = state.poll(&sem.raw, cx, what);
     let n = if let Poll::Ready(n) = polled { n } else { wanted };
-    let kind = kind(state.bounded());
     if fresh && polled.is_ready() {
         let (hold, _first) = debug::acquired_now(&sem.meta, kind, Mode::Permits(n), waiting.site());
         return Poll::Ready((n, hold));
