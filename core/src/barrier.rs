@@ -10,12 +10,12 @@ use std::time::{Duration, Instant};
 use crate::blocking::Twin;
 #[cfg(feature = "tracing")]
 use crate::debug::{self, Kind, Meta, Waiting};
-#[cfg(feature = "tracing")]
-use std::panic::Location;
 use crate::error::BrokenBarrierError;
 use crate::raw::list::{Defer, Deferred, Key, Locked, Sleeper, WaitList, poll_registered};
 use crate::raw::park::park_until;
 use crate::sync::Mutex;
+#[cfg(feature = "tracing")]
+use std::panic::Location;
 
 /// A rendezvous for a fixed number of parties: Python's
 /// [`threading.Barrier`] and [`asyncio.Barrier`].
@@ -562,7 +562,11 @@ impl Barrier {
             }
         });
         #[cfg(feature = "tracing")]
-        waiting.end(if outcome.is_ok() { "released" } else { "broken" });
+        waiting.end(if outcome.is_ok() {
+            "released"
+        } else {
+            "broken"
+        });
         outcome
     }
 
@@ -586,7 +590,12 @@ impl Barrier {
         drop(st);
         #[cfg(feature = "tracing")]
         if !was_broken {
-            debug::barrier_broken(&self.meta, "abort() was called", Some(Location::caller()), true);
+            debug::barrier_broken(
+                &self.meta,
+                "abort() was called",
+                Some(Location::caller()),
+                true,
+            );
         }
     }
 
@@ -934,7 +943,11 @@ impl Future for BarrierWait<'_> {
         this.barrier = None;
         this.key = None;
         #[cfg(feature = "tracing")]
-        this.waiting.end(if outcome.is_ok() { "released" } else { "broken" });
+        this.waiting.end(if outcome.is_ok() {
+            "released"
+        } else {
+            "broken"
+        });
         Poll::Ready(outcome)
     }
 }

@@ -87,6 +87,7 @@ impl BoundedSemaphore {
         /// static SLOTS: warden::BoundedSemaphore = warden::BoundedSemaphore::new(2).named("slots");
         /// assert_eq!(SLOTS.bound(), 2);
         /// ```
+        #[must_use]
         pub const fn named(self, name: &'static str) -> BoundedSemaphore {
             #[cfg(feature = "tracing")]
             {

@@ -216,6 +216,7 @@ impl Condition {
         /// static NOT_EMPTY: warden::Condition = warden::Condition::new().named("not_empty");
         /// assert_eq!(NOT_EMPTY.waiters(), 0);
         /// ```
+        #[must_use]
         pub const fn named(self, name: &'static str) -> Condition {
             #[cfg(feature = "tracing")]
             {
@@ -805,7 +806,8 @@ impl Notified<'_> {
         q.remove(key);
         drop(q);
         #[cfg(feature = "tracing")]
-        self.waiting.end(if notified { "notified" } else { "timed out" });
+        self.waiting
+            .end(if notified { "notified" } else { "timed out" });
         notified
     }
 }

@@ -100,6 +100,7 @@ impl Event {
         /// static READY: warden::Event = warden::Event::new().named("ready");
         /// assert!(!READY.is_set());
         /// ```
+        #[must_use]
         pub const fn named(self, name: &'static str) -> Event {
             #[cfg(feature = "tracing")]
             {

@@ -193,6 +193,7 @@ impl<T> Lock<T> {
         /// static ACCOUNTS: warden::Lock<Vec<i64>> = warden::Lock::new(Vec::new()).named("accounts");
         /// assert!(!ACCOUNTS.locked());
         /// ```
+        #[must_use]
         pub const fn named(self, name: &'static str) -> Lock<T> {
             self.ranked(name, None)
         }
@@ -416,8 +417,12 @@ impl<T: ?Sized> Lock<T> {
         if self.raw.try_acquire() {
             #[cfg(feature = "tracing")]
             {
-                let (hold, check) =
-                    debug::acquired_now(&self.meta, Kind::Lock, Mode::Exclusive, Location::caller());
+                let (hold, check) = debug::acquired_now(
+                    &self.meta,
+                    Kind::Lock,
+                    Mode::Exclusive,
+                    Location::caller(),
+                );
                 let guard = LockGuard::new(self, hold);
                 check.run();
                 return guard;
@@ -437,7 +442,13 @@ impl<T: ?Sized> Lock<T> {
         LockGuard::new(
             self,
             #[cfg(feature = "tracing")]
-            debug::hold(self.meta.prim(Kind::Lock), waiting.site(), Mode::Exclusive, false).0,
+            debug::hold(
+                self.meta.prim(Kind::Lock),
+                waiting.site(),
+                Mode::Exclusive,
+                false,
+            )
+            .0,
         )
     }
 
@@ -534,7 +545,8 @@ impl<'a, T: ?Sized> Future for LockAcquire<'a, T> {
         #[cfg(not(feature = "tracing"))]
         std::task::ready!(poll_lock(&lock.raw, &mut this.key, cx));
         #[cfg(feature = "tracing")]
-        let (hold, check) = std::task::ready!(poll_traced(lock, &mut this.key, &mut this.waiting, cx));
+        let (hold, check) =
+            std::task::ready!(poll_traced(lock, &mut this.key, &mut this.waiting, cx));
         this.lock = None;
         let guard = LockGuard::new(
             lock,
@@ -624,7 +636,8 @@ impl<T: ?Sized> Future for LockAcquireOwned<T> {
         #[cfg(not(feature = "tracing"))]
         std::task::ready!(poll_lock(&lock.raw, &mut this.key, cx));
         #[cfg(feature = "tracing")]
-        let (hold, check) = std::task::ready!(poll_traced(lock, &mut this.key, &mut this.waiting, cx));
+        let (hold, check) =
+            std::task::ready!(poll_traced(lock, &mut this.key, &mut this.waiting, cx));
         let lock = this.lock.take().expect("checked above");
         let guard = OwnedLockGuard::new(
             lock,

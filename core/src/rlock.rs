@@ -10,12 +10,12 @@ use std::task::{Context, Poll};
 use crate::blocking::Twin;
 #[cfg(feature = "tracing")]
 use crate::debug::{self, Hold, Kind, Meta, Mode, Waiting};
-#[cfg(feature = "tracing")]
-use std::panic::Location;
 use crate::owner::Owner;
 use crate::raw::list::Key;
 use crate::raw::semaphore::RawSemaphore;
 use crate::sync::{AtomicU64, AtomicUsize, Ordering};
+#[cfg(feature = "tracing")]
+use std::panic::Location;
 
 /// A re-entrant lock: Python's [`threading.RLock`], for async tasks.
 ///
@@ -165,6 +165,7 @@ impl<T> RLock<T> {
         /// static AUDIT: warden::RLock<()> = warden::RLock::new(()).named("audit");
         /// assert!(!AUDIT.locked());
         /// ```
+        #[must_use]
         pub const fn named(self, name: &'static str) -> RLock<T> {
             self.ranked(name, None)
         }
@@ -287,8 +288,12 @@ impl<T: ?Sized> RLock<T> {
         if self.reenter(me) || self.try_acquire_first(me) {
             #[cfg(feature = "tracing")]
             {
-                let (hold, check) =
-                    debug::acquired_now(&self.meta, Kind::RLock, Mode::Exclusive, Location::caller());
+                let (hold, check) = debug::acquired_now(
+                    &self.meta,
+                    Kind::RLock,
+                    Mode::Exclusive,
+                    Location::caller(),
+                );
                 let guard = RLockGuard::new(self, hold);
                 check.run();
                 return guard;
@@ -315,7 +320,13 @@ impl<T: ?Sized> RLock<T> {
         RLockGuard::new(
             self,
             #[cfg(feature = "tracing")]
-            debug::hold(self.meta.prim(Kind::RLock), waiting.site(), Mode::Exclusive, false).0,
+            debug::hold(
+                self.meta.prim(Kind::RLock),
+                waiting.site(),
+                Mode::Exclusive,
+                false,
+            )
+            .0,
         )
     }
 

@@ -13,10 +13,10 @@ use std::task::{Context, Poll};
 use crate::blocking::Twin;
 #[cfg(feature = "tracing")]
 use crate::debug::{self, Hold, Kind, Meta, Mode, Waiting};
-#[cfg(feature = "tracing")]
-use std::panic::Location;
 use crate::raw::list::Key;
 use crate::raw::rwlock::RawRwLock;
+#[cfg(feature = "tracing")]
+use std::panic::Location;
 
 /// A reader-writer lock for async code, holding the data it protects: any
 /// number of readers at once, or one writer.
@@ -186,6 +186,7 @@ impl<T> RwLock<T> {
         /// static SETTINGS: warden::RwLock<u8> = warden::RwLock::new(0).named("settings");
         /// assert_eq!(*SETTINGS.try_read().unwrap(), 0);
         /// ```
+        #[must_use]
         pub const fn named(self, name: &'static str) -> RwLock<T> {
             self.ranked(name, None)
         }
@@ -510,7 +511,13 @@ impl<T: ?Sized> RwLock<T> {
         RwLockReadGuard::new(
             self,
             #[cfg(feature = "tracing")]
-            debug::hold(self.meta.prim(Kind::RwLock), waiting.site(), Mode::Read, false).0,
+            debug::hold(
+                self.meta.prim(Kind::RwLock),
+                waiting.site(),
+                Mode::Read,
+                false,
+            )
+            .0,
         )
     }
 
@@ -560,7 +567,13 @@ impl<T: ?Sized> RwLock<T> {
         RwLockWriteGuard::new(
             self,
             #[cfg(feature = "tracing")]
-            debug::hold(self.meta.prim(Kind::RwLock), waiting.site(), Mode::Write, false).0,
+            debug::hold(
+                self.meta.prim(Kind::RwLock),
+                waiting.site(),
+                Mode::Write,
+                false,
+            )
+            .0,
         )
     }
 
@@ -694,8 +707,13 @@ impl<'a, T: ?Sized> Future for RwLockRead<'a, T> {
         #[cfg(not(feature = "tracing"))]
         std::task::ready!(poll_read(&lock.raw, &mut this.key, cx));
         #[cfg(feature = "tracing")]
-        let (hold, check) =
-            std::task::ready!(poll_traced(lock, false, &mut this.key, &mut this.waiting, cx));
+        let (hold, check) = std::task::ready!(poll_traced(
+            lock,
+            false,
+            &mut this.key,
+            &mut this.waiting,
+            cx
+        ));
         this.lock = None;
         let guard = RwLockReadGuard::new(
             lock,
@@ -754,8 +772,13 @@ impl<'a, T: ?Sized> Future for RwLockWrite<'a, T> {
         #[cfg(not(feature = "tracing"))]
         std::task::ready!(poll_write(&lock.raw, &mut this.key, cx));
         #[cfg(feature = "tracing")]
-        let (hold, check) =
-            std::task::ready!(poll_traced(lock, true, &mut this.key, &mut this.waiting, cx));
+        let (hold, check) = std::task::ready!(poll_traced(
+            lock,
+            true,
+            &mut this.key,
+            &mut this.waiting,
+            cx
+        ));
         this.lock = None;
         let guard = RwLockWriteGuard::new(
             lock,
@@ -814,8 +837,13 @@ impl<T: ?Sized> Future for RwLockReadOwned<T> {
         #[cfg(not(feature = "tracing"))]
         std::task::ready!(poll_read(&lock.raw, &mut this.key, cx));
         #[cfg(feature = "tracing")]
-        let (hold, check) =
-            std::task::ready!(poll_traced(lock, false, &mut this.key, &mut this.waiting, cx));
+        let (hold, check) = std::task::ready!(poll_traced(
+            lock,
+            false,
+            &mut this.key,
+            &mut this.waiting,
+            cx
+        ));
         let lock = this.lock.take().expect("checked above");
         let guard = OwnedRwLockReadGuard::new(
             lock,
@@ -874,8 +902,13 @@ impl<T: ?Sized> Future for RwLockWriteOwned<T> {
         #[cfg(not(feature = "tracing"))]
         std::task::ready!(poll_write(&lock.raw, &mut this.key, cx));
         #[cfg(feature = "tracing")]
-        let (hold, check) =
-            std::task::ready!(poll_traced(lock, true, &mut this.key, &mut this.waiting, cx));
+        let (hold, check) = std::task::ready!(poll_traced(
+            lock,
+            true,
+            &mut this.key,
+            &mut this.waiting,
+            cx
+        ));
         let lock = this.lock.take().expect("checked above");
         let guard = OwnedRwLockWriteGuard::new(
             lock,

@@ -10,10 +10,10 @@ use crate::BoundedSemaphore;
 use crate::blocking::Twin;
 #[cfg(feature = "tracing")]
 use crate::debug::{self, Hold, Kind, Meta, Mode, Waiting};
-#[cfg(feature = "tracing")]
-use std::panic::Location;
 use crate::raw::list::Key;
 use crate::raw::semaphore::{MAX_PERMITS, RawSemaphore};
+#[cfg(feature = "tracing")]
+use std::panic::Location;
 
 // `Semaphore::MAX_PERMITS` is a literal so that rustdoc shows its value;
 // this keeps it equal to the limit the raw semaphore enforces.
@@ -130,6 +130,7 @@ impl Semaphore {
         /// static POOL: warden::Semaphore = warden::Semaphore::new(4).named("db-pool");
         /// assert_eq!(POOL.available_permits(), 4);
         /// ```
+        #[must_use]
         pub const fn named(self, name: &'static str) -> Semaphore {
             #[cfg(feature = "tracing")]
             {
@@ -239,14 +240,24 @@ impl Semaphore {
             n,
             bounded,
             #[cfg(feature = "tracing")]
-            debug::tried(&self.meta, kind(bounded), Mode::Permits(n), Location::caller()),
+            debug::tried(
+                &self.meta,
+                kind(bounded),
+                Mode::Permits(n),
+                Location::caller(),
+            ),
         ))
     }
 
     /// The blocking twins' wait for `n` permits, of this semaphore or of
     /// the `BoundedSemaphore` around it.
     #[track_caller]
-    pub(crate) fn blocking_permit(&self, n: usize, bounded: bool, twin: &Twin) -> SemaphorePermit<'_> {
+    pub(crate) fn blocking_permit(
+        &self,
+        n: usize,
+        bounded: bool,
+        twin: &Twin,
+    ) -> SemaphorePermit<'_> {
         #[cfg(feature = "tracing")]
         {
             let site = Location::caller();
@@ -255,7 +266,8 @@ impl Semaphore {
                     debug::acquired_now(&self.meta, kind(bounded), Mode::Permits(n), site);
                 return SemaphorePermit::new(self, n, bounded, hold);
             }
-            let mut waiting = debug::blocking_wait(&self.meta, kind(bounded), Mode::Permits(n), site);
+            let mut waiting =
+                debug::blocking_wait(&self.meta, kind(bounded), Mode::Permits(n), site);
             self.raw.acquire_blocking(n, 0, twin);
             waiting.finish();
             let (hold, _checked) =
@@ -594,13 +606,24 @@ fn poll_traced(
     let wanted = state.wanted();
     let kind = kind(state.bounded()); // before the poll: `DONE` has every bit set
     let polled = state.poll(&sem.raw, cx, what);
-    let n = if let Poll::Ready(n) = polled { n } else { wanted };
+    let n = if let Poll::Ready(n) = polled {
+        n
+    } else {
+        wanted
+    };
     if fresh && polled.is_ready() {
         let (hold, _first) = debug::acquired_now(&sem.meta, kind, Mode::Permits(n), waiting.site());
         return Poll::Ready((n, hold));
     }
-    debug::polled(polled.map(drop), &sem.meta, kind, Mode::Permits(n), waiting, cx)
-        .map(|(hold, _semaphores_have_no_order)| (n, hold))
+    debug::polled(
+        polled.map(drop),
+        &sem.meta,
+        kind,
+        Mode::Permits(n),
+        waiting,
+        cx,
+    )
+    .map(|(hold, _semaphores_have_no_order)| (n, hold))
 }
 
 impl<'a> Future for SemaphoreAcquire<'a> {
@@ -616,8 +639,14 @@ impl<'a> Future for SemaphoreAcquire<'a> {
             .poll(&this.sem.raw, cx, "SemaphoreAcquire")
             .map(|n| SemaphorePermit::new(this.sem, n, bounded));
         #[cfg(feature = "tracing")]
-        poll_traced(&mut this.state, this.sem, &mut this.waiting, cx, "SemaphoreAcquire")
-            .map(|(n, hold)| SemaphorePermit::new(this.sem, n, bounded, hold))
+        poll_traced(
+            &mut this.state,
+            this.sem,
+            &mut this.waiting,
+            cx,
+            "SemaphoreAcquire",
+        )
+        .map(|(n, hold)| SemaphorePermit::new(this.sem, n, bounded, hold))
     }
 }
 
@@ -849,7 +878,12 @@ impl OwnedSemaphorePermit {
         #[cfg(feature = "tracing")]
         let hold = {
             let bounded = matches!(source, OwnedSource::Bounded(_));
-            debug::tried(&source.sem().meta, kind(bounded), Mode::Permits(n), Location::caller())
+            debug::tried(
+                &source.sem().meta,
+                kind(bounded),
+                Mode::Permits(n),
+                Location::caller(),
+            )
         };
         Some(OwnedSemaphorePermit {
             source,

@@ -16,7 +16,11 @@ use warden::{Condition, Lock, RLock, RwLock, Semaphore};
 
 /// The report's state of the primitive called `name`, if it is listed.
 fn state_of(name: &str) -> Option<PrimitiveState> {
-    dump().primitives().iter().find(|p| p.name() == name).cloned()
+    dump()
+        .primitives()
+        .iter()
+        .find(|p| p.name() == name)
+        .cloned()
 }
 
 /// The paragraph of the report about `name`.
@@ -64,14 +68,20 @@ async fn a_stuck_program_is_named_with_the_holder_and_the_waiter() {
     assert!(lines[2].starts_with(&waiter_says), "{text}");
     let state = state_of("dump-accounts").unwrap();
     assert_eq!(state.kind(), Kind::Lock);
-    assert_eq!(state.holders()[0].who().task_id().unwrap().to_string(), holder_id);
+    assert_eq!(
+        state.holders()[0].who().task_id().unwrap().to_string(),
+        holder_id
+    );
     assert_eq!(state.holders()[0].elapsed(), Duration::from_secs(3));
     assert_eq!(state.waiters()[0].site().line(), waiter_line);
 
     drop(unstick);
     assert_eq!(waiter.await.unwrap(), 100);
     holder.await.unwrap();
-    assert!(state_of("dump-accounts").is_none(), "released: no longer listed");
+    assert!(
+        state_of("dump-accounts").is_none(),
+        "released: no longer listed"
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -93,10 +103,14 @@ async fn holders_of_every_kind_are_listed_with_their_mode() {
     let rw_state = state_of("dump-rw").unwrap();
     assert!(rw_state.holders().iter().all(|h| h.mode() == Mode::Read));
     assert_eq!(rw_state.holders().len(), 2);
-    let rl_state = state_of("dump-rl").unwrap();
-    assert_eq!(rl_state.holders().len(), 2);
-    assert!(rl_state.holders().iter().all(|h| h.who() == Who::current()));
-    assert!(paragraph("dump-sem").contains("(2 permits)"), "{}", paragraph("dump-sem"));
+    let reentrant = state_of("dump-rl").unwrap();
+    assert_eq!(reentrant.holders().len(), 2);
+    assert!(reentrant.holders().iter().all(|h| h.who() == Who::current()));
+    assert!(
+        paragraph("dump-sem").contains("(2 permits)"),
+        "{}",
+        paragraph("dump-sem")
+    );
 
     drop((permits, r1, r2, inner, outer));
     for name in ["dump-sem", "dump-rw", "dump-rl"] {
@@ -108,16 +122,25 @@ async fn holders_of_every_kind_are_listed_with_their_mode() {
 async fn a_downgraded_writer_is_listed_as_a_reader() {
     let rw = RwLock::new(()).named("dump-downgrade");
     let w = rw.write().await;
-    assert_eq!(state_of("dump-downgrade").unwrap().holders()[0].mode(), Mode::Write);
+    assert_eq!(
+        state_of("dump-downgrade").unwrap().holders()[0].mode(),
+        Mode::Write
+    );
     let r = warden::RwLockWriteGuard::downgrade(w);
-    assert_eq!(state_of("dump-downgrade").unwrap().holders()[0].mode(), Mode::Read);
+    assert_eq!(
+        state_of("dump-downgrade").unwrap().holders()[0].mode(),
+        Mode::Read
+    );
     drop(r);
     assert!(state_of("dump-downgrade").is_none());
 }
 
 #[tokio::test(start_paused = true)]
 async fn a_condition_waiter_is_listed_and_retakes_the_lock_at_its_own_line() {
-    let state = Arc::new((Lock::new(false).named("dump-cv-lock"), Condition::new().named("dump-cv")));
+    let state = Arc::new((
+        Lock::new(false).named("dump-cv-lock"),
+        Condition::new().named("dump-cv"),
+    ));
     let wait_line = line!() + 6;
     let waiter = tokio::spawn({
         let state = state.clone();
@@ -139,7 +162,11 @@ async fn a_condition_waiter_is_listed_and_retakes_the_lock_at_its_own_line() {
     state.1.notify_all();
     sleep(Duration::from_micros(500)).await;
     let lock = state_of("dump-cv-lock").expect("held again by the waiter");
-    assert_eq!(lock.holders()[0].site().line(), wait_line, "re-taken for the wait's line");
+    assert_eq!(
+        lock.holders()[0].site().line(),
+        wait_line,
+        "re-taken for the wait's line"
+    );
     assert!(state_of("dump-cv").is_none());
     waiter.await.unwrap();
 }
@@ -169,6 +196,10 @@ fn threads_are_holders_too() {
     let guard = lock.acquire_blocking();
     let holder = state_of("dump-thread").unwrap().holders()[0];
     assert!(holder.who().task_id().is_none());
-    assert!(holder.who().to_string().starts_with("thread #"), "{}", holder.who());
+    assert!(
+        holder.who().to_string().starts_with("thread #"),
+        "{}",
+        holder.who()
+    );
     drop(guard);
 }

@@ -93,7 +93,11 @@ async fn a_hold_past_the_threshold_warns_at_its_release_with_the_acquire_site() 
     let lines = out.lines_with(&["WARN", "ev-long", "held_us=150000"]);
     assert_eq!(lines.len(), 1, "{}", out.text());
     assert!(lines[0].contains(&at(file!(), line)), "{}", lines[0]);
-    assert!(lines[0].contains("over the 100ms threshold"), "{}", lines[0]);
+    assert!(
+        lines[0].contains("over the 100ms threshold"),
+        "{}",
+        lines[0]
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -153,12 +157,12 @@ async fn a_barrier_broken_by_a_timeout_warns_why_and_where() {
 
 #[tokio::test(start_paused = true)]
 async fn a_barrier_aborted_on_purpose_is_only_a_debug_event() {
-    let (_sub, out) = fmt(Level::INFO);
+    let (info, out) = fmt(Level::INFO);
     let barrier = Barrier::new(2).named("ev-abort");
     barrier.abort();
     assert!(barrier.wait().await.is_err());
     assert!(out.lines_with(&["ev-abort"]).is_empty(), "{}", out.text());
-    drop(_sub);
+    drop(info);
     let (_sub, out) = fmt(Level::DEBUG);
     let again = Barrier::new(2).named("ev-abort-2");
     let line = line!() + 1;

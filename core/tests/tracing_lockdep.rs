@@ -59,9 +59,15 @@ async fn an_ab_ba_pair_that_never_deadlocked_is_reported_with_both_sites() {
     .expect("the inversion is reported");
     assert!(report.contains("lock order inversion"), "{report}");
     for line in [first.0, first.1, second.0, second.1] {
-        assert!(report.contains(&at(file!(), line)), "line {line} in {report}");
+        assert!(
+            report.contains(&at(file!(), line)),
+            "line {line} in {report}"
+        );
     }
-    assert!(report.contains("Lock `dep-a`") && report.contains("Lock `dep-b`"), "{report}");
+    assert!(
+        report.contains("Lock `dep-a`") && report.contains("Lock `dep-b`"),
+        "{report}"
+    );
 }
 
 #[tokio::test]
@@ -145,7 +151,10 @@ fn blocking_twins_are_checked_on_threads() {
     .join()
     .expect_err("reported");
     let report = report.downcast_ref::<String>().expect("a message");
-    assert!(report.contains("dep-thread-a") && report.contains("thread #"), "{report}");
+    assert!(
+        report.contains("dep-thread-a") && report.contains("thread #"),
+        "{report}"
+    );
 }
 
 #[guarded(order = [lock, audit])]
@@ -200,7 +209,10 @@ async fn the_declared_order_is_checked_at_the_first_wrong_acquisition() {
     .expect("reported at once, though no cycle exists yet");
     assert!(report.contains("declared lock order violated"), "{report}");
     assert!(report.contains(&at(file!(), wrong_line)), "{report}");
-    assert!(report.contains("`Bank`") && report.contains("`lock` (rank 0) before `audit` (rank 1)"), "{report}");
+    assert!(
+        report.contains("`Bank`") && report.contains("`lock` (rank 0) before `audit` (rank 1)"),
+        "{report}"
+    );
 }
 
 #[tokio::test]
@@ -225,5 +237,8 @@ async fn a_panic_at_the_check_releases_the_lock_it_took() {
         .await
         .is_some()
     );
-    assert!(!a.locked() && !b.locked(), "both released as the task unwound");
+    assert!(
+        !a.locked() && !b.locked(),
+        "both released as the task unwound"
+    );
 }

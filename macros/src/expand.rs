@@ -744,18 +744,17 @@ impl<'a> Expansion<'a> {
         let krate = &self.krate;
         let owner = unraw(&self.input.original.ident);
         let field = unraw(self.input.fields[lock.field].ident);
-        let rank = match self.plan.order.iter().position(|&j| j == lock.field) {
-            Some(rank) => {
-                let rank = u32::try_from(rank).unwrap_or(u32::MAX);
-                quote! {
-                    ::core::option::Option::Some(&#krate::__private::LockRank {
-                        owner: #owner,
-                        lock: #field,
-                        rank: #rank,
-                    })
-                }
+        let rank = if let Some(rank) = self.plan.order.iter().position(|&j| j == lock.field) {
+            let rank = u32::try_from(rank).unwrap_or(u32::MAX);
+            quote! {
+                ::core::option::Option::Some(&#krate::__private::LockRank {
+                    owner: #owner,
+                    lock: #field,
+                    rank: #rank,
+                })
             }
-            None => quote!(::core::option::Option::None),
+        } else {
+            quote!(::core::option::Option::None)
         };
         (format!("{owner}.{field}"), rank)
     }

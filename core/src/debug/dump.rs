@@ -38,12 +38,14 @@ pub fn dump() -> Dump {
             unnamed.insert(entry.prim.id);
             continue;
         };
-        let state = by_id.entry(entry.prim.id).or_insert_with(|| PrimitiveState {
-            name,
-            kind: entry.prim.kind,
-            holders: Vec::new(),
-            waiters: Vec::new(),
-        });
+        let state = by_id
+            .entry(entry.prim.id)
+            .or_insert_with(|| PrimitiveState {
+                name,
+                kind: entry.prim.kind,
+                holders: Vec::new(),
+                waiters: Vec::new(),
+            });
         let party = Party {
             who: Who(owner),
             site: entry.site,
@@ -57,8 +59,8 @@ pub fn dump() -> Dump {
     }
     let mut primitives: Vec<PrimitiveState> = by_id.into_values().collect();
     for p in &mut primitives {
-        p.holders.sort_by(|a, b| b.elapsed.cmp(&a.elapsed));
-        p.waiters.sort_by(|a, b| b.elapsed.cmp(&a.elapsed));
+        p.holders.sort_by_key(|h| std::cmp::Reverse(h.elapsed));
+        p.waiters.sort_by_key(|w| std::cmp::Reverse(w.elapsed));
     }
     primitives.sort_by(|a, b| (a.name, a.kind.as_str()).cmp(&(b.name, b.kind.as_str())));
     Dump {

@@ -199,10 +199,7 @@ fn cycle(new: &Edge, path: &[Edge]) -> String {
 }
 
 fn declared(held: &Entry, prim: Prim, site: &'static Location<'static>, who: Who) -> String {
-    let (hr, r) = (
-        held.prim.rank.expect("ranked"),
-        prim.rank.expect("ranked"),
-    );
+    let (hr, r) = (held.prim.rank.expect("ranked"), prim.rank.expect("ranked"));
     format!(
         "warden lockdep: declared lock order violated: {} is acquired at {site} while {} \
          (acquired at {}) is held, by {who}; `#[guarded(order = [..])]` on `{}` puts `{}` \

@@ -483,11 +483,23 @@ impl Check {
 /// Records that the current task now holds `prim` (acquired at `site`).
 /// With `check`, the returned [`Check`] checks the lock order (acquisitions
 /// that queued were checked before they waited; try-acquisitions are not).
-pub(crate) fn hold(prim: Prim, site: &'static Location<'static>, mode: Mode, check: bool) -> (Hold, Check) {
+pub(crate) fn hold(
+    prim: Prim,
+    site: &'static Location<'static>,
+    mode: Mode,
+    check: bool,
+) -> (Hold, Check) {
     let who = Who::current();
     let mut held = Vec::new();
     let wants = check && lockdep::covers(prim.kind) && lockdep_mode() != Lockdep::Off;
-    let token = table::insert(who.0, List::Held, prim, site, mode, wants.then_some(&mut held));
+    let token = table::insert(
+        who.0,
+        List::Held,
+        prim,
+        site,
+        mode,
+        wants.then_some(&mut held),
+    );
     (
         Hold {
             owner: who.0,
@@ -589,7 +601,14 @@ impl Waiting {
         let who = Who::current();
         let mut held = Vec::new();
         let check = lockdep::covers(prim.kind) && lockdep_mode() != Lockdep::Off;
-        let token = table::insert(who.0, List::Waiting, prim, self.site, mode, check.then_some(&mut held));
+        let token = table::insert(
+            who.0,
+            List::Waiting,
+            prim,
+            self.site,
+            mode,
+            check.then_some(&mut held),
+        );
         self.queued = Some(Box::new(Queued {
             owner: who.0,
             token,
@@ -686,7 +705,12 @@ impl Drop for Waiting {
 
 /// A barrier broke. `deliberate`: by `abort()` or `reset()` (`DEBUG`);
 /// otherwise a timeout or a panicking action (`WARN`).
-pub(crate) fn barrier_broken(meta: &Meta, why: &str, site: Option<&'static Location<'static>>, deliberate: bool) {
+pub(crate) fn barrier_broken(
+    meta: &Meta,
+    why: &str,
+    site: Option<&'static Location<'static>>,
+    deliberate: bool,
+) {
     let prim = meta.prim(Kind::Barrier);
     let at = site.map_or_else(String::new, |s| format!(" at {s}"));
     emit(|| {
@@ -725,14 +749,15 @@ std::thread_local! {
 /// Emits an event (runs the subscriber: foreign code) unless this thread
 /// is already emitting one. Never called with an internal lock held.
 pub(crate) fn emit(event: impl FnOnce()) {
-    if EMITTING.with(|e| e.replace(true)) {
-        return;
-    }
+    /// Clears `EMITTING`, also if the subscriber panics.
     struct Reset;
     impl Drop for Reset {
         fn drop(&mut self) {
             EMITTING.with(|e| e.set(false));
         }
+    }
+    if EMITTING.with(|e| e.replace(true)) {
+        return;
     }
     let _reset = Reset;
     event();
@@ -743,7 +768,12 @@ pub(crate) fn emit(event: impl FnOnce()) {
 /// An acquisition that did not wait (a fast path, or found free when it
 /// went to queue): records the hold; its lock order is checked by the
 /// returned [`Check`], to run once the guard exists.
-pub(crate) fn acquired_now(meta: &Meta, kind: Kind, mode: Mode, site: &'static Location<'static>) -> (Hold, Check) {
+pub(crate) fn acquired_now(
+    meta: &Meta,
+    kind: Kind,
+    mode: Mode,
+    site: &'static Location<'static>,
+) -> (Hold, Check) {
     hold(meta.prim(kind), site, mode, true)
 }
 
@@ -783,7 +813,12 @@ pub(crate) fn polled(
 
 /// A blocking twin about to wait for a hold: checks the lock order and
 /// records the wait (ended when the returned `Waiting` is finished).
-pub(crate) fn blocking_wait(meta: &Meta, kind: Kind, mode: Mode, site: &'static Location<'static>) -> Waiting {
+pub(crate) fn blocking_wait(
+    meta: &Meta,
+    kind: Kind,
+    mode: Mode,
+    site: &'static Location<'static>,
+) -> Waiting {
     let mut waiting = Waiting::at(site);
     waiting.queued(meta.prim(kind), mode);
     waiting
