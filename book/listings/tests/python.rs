@@ -88,6 +88,7 @@ const CHECKED: &[&str] = &[
     "fetch_threads.py",
     "getting_started.py",
     "guards.py",
+    "hang_faulthandler.py",
     "lock_basics.py",
     "lock_cache.py",
     "rate_limit.py",
@@ -498,4 +499,16 @@ fn errors() {
             || barrier_zero.contains("no error (before gh-121474"),
         "{barrier_zero}"
     );
+}
+
+#[test]
+fn hang_faulthandler() {
+    let Some(out) = run("hang_faulthandler.py") else {
+        return;
+    };
+    let mut lines = out.lines();
+    assert_eq!(lines.next(), Some("acquired: False"));
+    // Every thread's stack: the holder's frame names its line, not its lock.
+    assert!(out.contains("hang_faulthandler.py\", line 14 in holder"), "{out}");
+    assert!(out.contains("Current thread"), "{out}");
 }
