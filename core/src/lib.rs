@@ -78,6 +78,12 @@
 //!   on any thread. (Without the feature, time a wait out with your
 //!   executor's timer: every wait is cancel safe.)
 //!
+//! * **`tracing`** (off): `warden::debug` — contention and long-hold
+//!   events through the `tracing` crate, a hang report (`debug::dump()`),
+//!   lock-order checking and a self-deadlock warning. Every primitive's
+//!   `named(..)` exists in every build; the name is kept only with this
+//!   feature, which costs nothing when off. Implies `tokio` (its clock).
+//!
 //! # When to use `std::sync` instead
 //!
 //! A critical section that never `.await`s and is shared only by tasks is

@@ -105,7 +105,12 @@ async fn holders_of_every_kind_are_listed_with_their_mode() {
     assert_eq!(rw_state.holders().len(), 2);
     let reentrant = state_of("dump-rl").unwrap();
     assert_eq!(reentrant.holders().len(), 2);
-    assert!(reentrant.holders().iter().all(|h| h.who() == Who::current()));
+    assert!(
+        reentrant
+            .holders()
+            .iter()
+            .all(|h| h.who() == Who::current())
+    );
     assert!(
         paragraph("dump-sem").contains("(2 permits)"),
         "{}",

@@ -509,6 +509,9 @@ fn hang_faulthandler() {
     let mut lines = out.lines();
     assert_eq!(lines.next(), Some("acquired: False"));
     // Every thread's stack: the holder's frame names its line, not its lock.
-    assert!(out.contains("hang_faulthandler.py\", line 14 in holder"), "{out}");
+    assert!(
+        out.contains("hang_faulthandler.py\", line 14 in holder"),
+        "{out}"
+    );
     assert!(out.contains("Current thread"), "{out}");
 }
