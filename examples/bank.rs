@@ -32,7 +32,10 @@ struct Bank {
     /// Transfers made so far.
     #[guarded(lock)]
     transfers: u64,
-    /// Notified after every transfer.
+    /// Notified after every transfer. Bound to `lock` (a
+    /// `BoundCondition`): waiting with any other lock's guard does not
+    /// compile.
+    #[condition(lock)]
     changed: Condition,
     /// Unguarded: free to read.
     name: &'static str,

@@ -3,11 +3,11 @@
 //!
 //! Run: `cargo run -p warden-book-listings --example ch10_by_hand`
 
+// ANCHOR: ledger
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use warden::{Condition, Lock};
+use warden::{Condition, Lock, LockGuard};
 
-// ANCHOR: ledger
 #[derive(Clone, Debug, PartialEq)]
 struct Books {
     balances: Vec<i64>,
@@ -61,6 +61,17 @@ impl Ledger {
     }
 }
 
+// ANCHOR: mistake
+/// Waiting on `changed` with the guard of `audit` compiles, and panics when
+/// it runs: `changed` already waited with `books`' guard.
+fn wait_with_the_wrong_guard(
+    ledger: &Ledger,
+    audit: LockGuard<'_, Audit>,
+) -> std::thread::Result<()> {
+    catch_unwind(AssertUnwindSafe(|| drop(ledger.changed.wait(audit))))
+}
+// ANCHOR_END: mistake
+
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
     let ledger = Ledger::new("by hand", vec![100, 100]);
@@ -73,11 +84,7 @@ async fn main() {
 
     let audit = ledger.audit.acquire().await;
     quiet::expecting(&["two different locks"], || {
-        // ANCHOR: mistake
-        // Waiting on `changed` with the guard of `audit` compiles, and
-        // panics when it runs: `changed` already waited with `books`' guard.
-        let wrong = catch_unwind(AssertUnwindSafe(|| drop(ledger.changed.wait(audit))));
-        // ANCHOR_END: mistake
+        let wrong = wait_with_the_wrong_guard(&ledger, audit);
         let message = *wrong.unwrap_err().downcast::<&str>().unwrap();
         assert!(message.contains("two different locks"));
     });

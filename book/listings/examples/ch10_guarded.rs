@@ -4,13 +4,13 @@
 //!
 //! Run: `cargo run -p warden-book-listings --example ch10_guarded`
 
+// ANCHOR: shop
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
 
 use warden::{Condition, Lock, RLock, guarded};
 
-// ANCHOR: shop
 #[guarded(order = [lock, audit])] // take `lock` before `audit`, never after
 #[derive(Debug)]
 struct Shop {
@@ -33,8 +33,8 @@ struct Shop {
 }
 // ANCHOR_END: shop
 
+// ANCHOR: new
 impl Shop {
-    // ANCHOR: new
     fn open(name: &'static str) -> Shop {
         Shop::new(ShopInit {
             lock: Lock::new(()),    // the lock fields take the plain lock...
@@ -47,9 +47,11 @@ impl Shop {
             name,
         })
     }
-    // ANCHOR_END: new
+}
+// ANCHOR_END: new
 
-    // ANCHOR: buy
+// ANCHOR: buy
+impl Shop {
     /// Waits until `n` of `item` are in stock, then takes them.
     async fn buy(&self, item: &'static str, n: u32) {
         let guard = self.lock.acquire().await;
@@ -71,9 +73,11 @@ impl Shop {
         self.restocked.notify_all(); // needs no lock: see the errors chapter
         self.record(format!("restocked {n} {item}")).await;
     }
-    // ANCHOR_END: buy
+}
+// ANCHOR_END: buy
 
-    // ANCHOR: audit
+// ANCHOR: audit
+impl Shop {
     async fn record(&self, line: String) {
         let audit = self.audit.acquire().await; // re-enters if we hold it
         audit.log.lock().unwrap().push(line);
@@ -87,19 +91,21 @@ impl Shop {
         self.record(format!("closed after {entries} entries")).await;
         audit.log.lock().unwrap().clone()
     }
-    // ANCHOR_END: audit
+}
+// ANCHOR_END: audit
 
-    // ANCHOR: mut_self
+// ANCHOR: mut_self
+impl Shop {
     /// `&mut self` proves nobody else can hold either lock: no locking.
     fn reset_orders(&mut self) -> u64 {
         std::mem::take(&mut self.lock.get_mut().orders)
     }
-    // ANCHOR_END: mut_self
 }
+// ANCHOR_END: mut_self
 
+// ANCHOR: main
 #[tokio::main]
 async fn main() {
-    // ANCHOR: main
     let shop = Arc::new(Shop::open("corner shop"));
     let buyers: Vec<_> = (0..3)
         .map(|_| {
@@ -132,8 +138,8 @@ async fn main() {
     assert_eq!(shop.reset_orders(), 3);
     let stock = shop.lock.into_inner().stock; // by value: the lock is gone
     assert_eq!(stock["apple"], 0);
-    // ANCHOR_END: main
 }
+// ANCHOR_END: main
 
 #[cfg(test)]
 mod tests {

@@ -191,7 +191,9 @@ pub struct Bank {
     #[guarded(books)]
     closing: bool,
     /// Wakes the settlement task when `settle_batch` transfers are pending
-    /// (or the bank is closing). Waits with the `books` guard.
+    /// (or the bank is closing). Bound to `books`: it waits with the
+    /// `books` guard, and any other guard is a compile error.
+    #[condition(books)]
     settle_ready: Condition,
     /// How many pending transfers make a batch.
     settle_batch: usize,

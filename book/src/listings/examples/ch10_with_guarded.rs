@@ -4,9 +4,9 @@
 //!
 //! Run: `cargo run -p warden-book-listings --example ch10_with_guarded`
 
+// ANCHOR: ledger
 use warden::{Condition, Lock, guarded};
 
-// ANCHOR: ledger
 #[guarded(order = [books, audit], data(derive(Clone, Debug, PartialEq)))]
 struct Ledger {
     books: Lock,
