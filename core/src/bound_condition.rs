@@ -205,6 +205,7 @@ impl<T: ?Sized> BoundCondition<T> {
     /// assert_eq!(g.n, 3);
     /// # }
     /// ```
+    #[cfg_attr(feature = "tracing", track_caller)]
     pub fn wait_for<'g, P: FnMut(&mut T) -> bool>(
         &self,
         guard: LockGuard<'g, T>,

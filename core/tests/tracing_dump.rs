@@ -12,7 +12,7 @@ use std::time::Duration;
 use tokio::time::sleep;
 use tracing_common::at;
 use warden::debug::{Kind, Mode, PrimitiveState, Who, dump};
-use warden::{Condition, Lock, RLock, RwLock, Semaphore};
+use warden::{Condition, Lock, RLock, RwLock, Semaphore, guarded};
 
 /// The report's state of the primitive called `name`, if it is listed.
 fn state_of(name: &str) -> Option<PrimitiveState> {
@@ -173,6 +173,46 @@ async fn a_condition_waiter_is_listed_and_retakes_the_lock_at_its_own_line() {
         "re-taken for the wait's line"
     );
     assert!(state_of("dump-cv").is_none());
+    waiter.await.unwrap();
+}
+
+#[guarded]
+struct Flag {
+    lock: Lock,
+    #[guarded(lock)]
+    ready: bool,
+    #[condition(lock)]
+    changed: Condition,
+}
+
+/// A `#[condition(lock)]` field's waits are reported at the caller's line
+/// too, not inside warden.
+#[tokio::test(start_paused = true)]
+async fn a_bound_condition_waiter_is_listed_at_its_own_line() {
+    let flag = Arc::new(Flag::new(FlagInit {
+        lock: Lock::new(()),
+        ready: false,
+        changed: Condition::new().named("dump-bound-cv"),
+    }));
+    let lines = [line!() + 6, line!() + 8];
+    let waiter = tokio::spawn({
+        let flag = flag.clone();
+        async move {
+            let guard = flag.lock.acquire().await;
+            // `wait_for`, then `wait`, each from its own line.
+            let guard = flag.changed.wait_for(guard, |data| data.ready).await;
+            drop(guard);
+            let _guard = flag.changed.wait(flag.lock.acquire().await).await;
+        }
+    });
+    for line in lines {
+        sleep(Duration::from_millis(10)).await;
+        let cv = state_of("dump-bound-cv").expect("waiting on the condition");
+        assert_eq!(cv.waiters()[0].site().line(), line);
+        assert!(cv.waiters()[0].site().file().ends_with("tracing_dump.rs"));
+        flag.lock.acquire().await.ready = true;
+        flag.changed.notify_all();
+    }
     waiter.await.unwrap();
 }
 

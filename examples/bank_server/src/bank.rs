@@ -393,7 +393,7 @@ impl Bank {
             pending: books.pending,
             settled: books.settled,
             closing: books.closing,
-            settle_ready: Condition::new(),
+            settle_ready: Condition::new().named("Bank.settle_ready"),
             settle_batch: settle_batch.get(),
         })
     }

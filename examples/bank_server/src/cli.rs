@@ -20,11 +20,22 @@ const MAX_SECS: u64 = 24 * 60 * 60;
 // ANCHOR: cli
 /// A bank over HTTP/JSON on 127.0.0.1, built on warden.
 #[derive(Debug, Clone, PartialEq, Eq, Parser)]
-#[command(
-    name = "bank_server",
-    version,
-    after_help = "Stop it with Ctrl-C, SIGTERM, or `curl --json '{}' 127.0.0.1:PORT/shutdown`.\n\
-                  RUST_LOG=debug logs every request (default level: info)."
+#[command(name = "bank_server", version)]
+#[cfg_attr(
+    not(feature = "debug-locks"),
+    command(
+        after_help = "Stop it with Ctrl-C, SIGTERM, or `curl --json '{}' 127.0.0.1:PORT/shutdown`.\n\
+                      RUST_LOG=debug logs every request (default level: info)."
+    )
+)]
+#[cfg_attr(
+    feature = "debug-locks",
+    command(
+        after_help = "Stop it with Ctrl-C, SIGTERM, or `curl --json '{}' 127.0.0.1:PORT/shutdown`.\n\
+                      RUST_LOG=debug logs every request (default level: info).\n\
+                      Which lock is held by whom: `curl 127.0.0.1:PORT/debug/locks`, or \
+                      `kill -USR1 PID` (the report goes to the log)."
+    )
 )]
 pub struct Cli {
     /// Port on 127.0.0.1 (0: any free port, logged at start)
@@ -177,6 +188,11 @@ async fn serve_until_done<S: Store>(
     listener: TcpListener,
 ) -> u8 {
     tokio::spawn(signals.shut_down(app.clone()));
+    #[cfg(all(unix, feature = "debug-locks"))]
+    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::user_defined1()) {
+        Ok(dumps) => drop(tokio::spawn(dump_on_signal(dumps))),
+        Err(e) => tracing::error!("cannot watch for SIGUSR1 (no lock reports): {e}"),
+    }
     match serve(app, listener).await {
         Ok(summary) if summary.graceful => 0,
         Ok(_) => 1,
@@ -240,3 +256,16 @@ impl Signals {
     }
 }
 // ANCHOR_END: signals
+
+// ANCHOR: sigusr1
+/// Feature `debug-locks`: on each SIGUSR1, warden's hang report in the log
+/// (as `kill -USR1` makes a JVM print its threads, or `py-spy dump` a
+/// Python program's stacks). The report reads warden's records, never the
+/// locks, so a server stuck on one still answers.
+#[cfg(all(unix, feature = "debug-locks"))]
+async fn dump_on_signal(mut signals: tokio::signal::unix::Signal) {
+    while signals.recv().await.is_some() {
+        tracing::info!("SIGUSR1: {}", warden::debug::dump());
+    }
+}
+// ANCHOR_END: sigusr1

@@ -52,8 +52,12 @@ use crate::bank::{Account, Audit, BankError, Receipt, Store};
 use crate::{App, Config, telemetry};
 
 /// The routes, for the messages that list them.
+#[cfg(not(feature = "debug-locks"))]
 const API: &str = "the API is POST /accounts, GET /accounts/{id}, POST /transfer, GET /audit, \
                    POST /shutdown";
+#[cfg(feature = "debug-locks")]
+const API: &str = "the API is POST /accounts, GET /accounts/{id}, POST /transfer, GET /audit, \
+                   POST /shutdown, GET /debug/locks";
 
 /// The header that makes a transfer safe to retry (replicated mode).
 pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
@@ -62,7 +66,8 @@ pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
 const BODIES: &str = r#"POST /accounts takes {"balance": 1000}, POST /transfer takes {"from": 1, "to": 2, "amount": 10}"#;
 
 // ANCHOR: router
-/// The API: five routes, JSON everywhere, with every layer of
+/// The API: five routes, JSON everywhere (and, with the feature
+/// `debug-locks`, warden's hang report as text), with every layer of
 /// [`with_layers`] around them.
 pub fn router<S: Store>(app: Arc<App<S>>) -> Router {
     let config = app.config.clone();
@@ -71,7 +76,10 @@ pub fn router<S: Store>(app: Arc<App<S>>) -> Router {
         .route("/accounts/{id}", get(account::<S>))
         .route("/transfer", post(transfer::<S>))
         .route("/audit", get(audit::<S>))
-        .route("/shutdown", post(shutdown::<S>))
+        .route("/shutdown", post(shutdown::<S>));
+    #[cfg(feature = "debug-locks")]
+    let routes = routes.route("/debug/locks", get(debug_locks));
+    let routes = routes
         .fallback(no_route)
         .method_not_allowed_fallback(wrong_method)
         .with_state(app);
@@ -195,14 +203,7 @@ async fn shutdown<S: Store>(
     State(app): State<Arc<App<S>>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
 ) -> Result<(StatusCode, axum::Json<serde_json::Value>), ApiError> {
-    if !peer.ip().is_loopback() {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            format!(
-                "POST /shutdown is accepted only from this machine (loopback), not from {peer}"
-            ),
-        ));
-    }
+    from_loopback(peer, "POST /shutdown")?;
     tracing::info!("shutdown requested over HTTP");
     app.shutdown.set(); // the Event that `serve` waits on
     Ok((
@@ -211,6 +212,30 @@ async fn shutdown<S: Store>(
     ))
 }
 // ANCHOR_END: shutdown
+
+/// 403 unless `peer` is this machine: for the routes that only its
+/// operator may call.
+fn from_loopback(peer: SocketAddr, route: &str) -> Result<(), ApiError> {
+    if peer.ip().is_loopback() {
+        return Ok(());
+    }
+    Err(ApiError::new(
+        StatusCode::FORBIDDEN,
+        format!("{route} is accepted only from this machine (loopback), not from {peer}"),
+    ))
+}
+
+// ANCHOR: debug_locks
+/// `GET /debug/locks` (feature `debug-locks`): warden's hang report as
+/// text — every named lock and semaphore held or waited on, who holds it,
+/// since when, acquired at which line, and who waits. It reads warden's
+/// records, never the locks, so it answers even when they are stuck.
+#[cfg(feature = "debug-locks")]
+async fn debug_locks(ConnectInfo(peer): ConnectInfo<SocketAddr>) -> Result<String, ApiError> {
+    from_loopback(peer, "GET /debug/locks")?;
+    Ok(warden::debug::dump().to_string())
+}
+// ANCHOR_END: debug_locks
 
 async fn no_route(method: Method, uri: Uri) -> ApiError {
     ApiError::new(

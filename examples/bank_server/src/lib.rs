@@ -34,6 +34,13 @@
 //! in a Postgres database instead, so several `bank_server` processes
 //! serve one bank, under `warden::dist` locks with fenced writes (the module
 //! `postgres`; off by default).
+//!
+//! With the cargo feature `debug-locks` (warden's `tracing` feature; off by
+//! default), `GET /debug/locks` (from loopback only) and the signal SIGUSR1
+//! print warden's hang report, [`warden::debug::dump()`]: which lock or
+//! semaphore is held, by which task, since when, acquired at which line,
+//! and who waits for it. warden's own warnings (a lock held past 100 ms, a
+//! lock-order inversion, a possible self-deadlock) then reach the log.
 
 use std::num::NonZeroUsize;
 use std::sync::Arc;
@@ -132,11 +139,15 @@ impl<S: Store> App<S> {
     pub fn new(bank: S, config: Config) -> Arc<App<S>> {
         Arc::new(App {
             bank,
-            transfer_slots: Semaphore::new(config.max_transfers.get()),
+            // Named for warden's reports (`GET /debug/locks`, feature
+            // `debug-locks`); the names cost nothing in the default build.
+            transfer_slots: Semaphore::new(config.max_transfers.get()).named("transfer_slots"),
             queued: AtomicUsize::new(0),
-            connections: Arc::new(Semaphore::new(config.max_connections.get())),
+            connections: Arc::new(
+                Semaphore::new(config.max_connections.get()).named("connections"),
+            ),
             open: AtomicUsize::new(0),
-            shutdown: Event::new(),
+            shutdown: Event::new().named("shutdown"),
             config,
         })
     }

@@ -1122,3 +1122,127 @@ async fn shutdown_closes_50_idle_connections_at_once() {
 fn nz(n: usize) -> NonZeroUsize {
     NonZeroUsize::new(n).expect("not 0")
 }
+
+// ---------------------------------------------------------------------------
+// Feature `debug-locks`: warden's hang report at `GET /debug/locks`.
+
+#[cfg(feature = "debug-locks")]
+mod debug_locks {
+    use super::*;
+
+    /// The report names the bank's lock, who holds it and from which line,
+    /// and the transfer waiting for it with its line; it answers while the
+    /// lock is stuck, and forgets the lock once it is free.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_report_names_the_stuck_lock_its_holder_and_its_waiter() {
+        let server = start(Bank::empty(nz(100)), Config::default()).await;
+        for _ in 0..2 {
+            assert_eq!(
+                server
+                    .post("/accounts", &json!({"balance": 100}))
+                    .await
+                    .status,
+                201
+            );
+        }
+
+        let held_at = line!() + 1;
+        let books = server.app.bank.books.acquire().await;
+        let transfer = tokio::spawn({
+            let addr = server.addr;
+            async move {
+                let body = json!({"from": 1, "to": 2, "amount": 10}).to_string();
+                Client::new(addr)
+                    .send(&Method::POST, "/transfer", Some(body))
+                    .await
+                    .expect("the server answers")
+                    .status
+            }
+        });
+        until("the transfer waits for the books", || {
+            warden::debug::dump()
+                .primitives()
+                .iter()
+                .any(|p| p.name() == "Bank.books" && !p.waiters().is_empty())
+        })
+        .await;
+
+        let answer = Client::new(server.addr)
+            .send(&Method::GET, "/debug/locks", None)
+            .await
+            .expect("the report comes while the lock is stuck");
+        assert_eq!(answer.status, 200);
+        let report = String::from_utf8_lossy(&answer.body).into_owned();
+        eprintln!("{report}");
+        let books_paragraph = paragraph(&report, "Lock `Bank.books`")
+            .unwrap_or_else(|| panic!("the books are listed: {report}"));
+        assert!(
+            books_paragraph.contains(&format!("acquired at {}:{held_at}:", file!())),
+            "the holder's line: {report}"
+        );
+        assert!(
+            books_paragraph.contains("waited on by") && books_paragraph.contains("bank.rs:"),
+            "the waiting transfer, at its line in bank.rs: {report}"
+        );
+        assert!(
+            report.contains("`transfer_slots`"),
+            "the transfer's permit: {report}"
+        );
+        assert!(
+            report.contains("`connections`"),
+            "the open connections: {report}"
+        );
+
+        drop(books);
+        assert_eq!(transfer.await.expect("no panic"), 200);
+        let answer = Client::new(server.addr)
+            .send(&Method::GET, "/debug/locks", None)
+            .await
+            .expect("the report");
+        let report = String::from_utf8_lossy(&answer.body).into_owned();
+        assert!(
+            !report.contains("Bank.books"),
+            "free now, not listed: {report}"
+        );
+        server.stop().await;
+    }
+
+    /// The paragraph of `report` that begins with `title` (its lines up to
+    /// the next one that is not indented).
+    fn paragraph(report: &str, title: &str) -> Option<String> {
+        let mut lines = report.lines().skip_while(|l| !l.starts_with(title));
+        let first = lines.next()?;
+        let rest = lines.take_while(|l| l.starts_with(' '));
+        Some(
+            std::iter::once(first)
+                .chain(rest)
+                .collect::<Vec<_>>()
+                .join("\n"),
+        )
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_report_is_given_only_to_loopback() {
+        for (peer, status) in [
+            (SocketAddr::from(([192, 0, 2, 7], 40000)), 403),
+            (SocketAddr::from(([127, 0, 0, 1], 40000)), 200),
+        ] {
+            let app = App::new(Bank::empty(nz(100)), Config::default());
+            let router = bank_server::http::router(app).layer(MockConnectInfo(peer));
+            let request = Request::get("/debug/locks")
+                .header("host", "127.0.0.1:3000")
+                .body(Body::empty())
+                .expect("a request");
+            let response = router.oneshot(request).await.expect("infallible");
+            assert_eq!(response.status().as_u16(), status, "from {peer}");
+            if status == 403 {
+                let body = axum::body::to_bytes(response.into_body(), 4096)
+                    .await
+                    .expect("body");
+                let json: Value = serde_json::from_slice(&body).expect("JSON");
+                let message = json["error"].as_str().expect("error");
+                assert!(message.contains("GET /debug/locks") && message.contains("loopback"));
+            }
+        }
+    }
+}

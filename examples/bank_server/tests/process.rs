@@ -736,3 +736,44 @@ fn a_body_that_never_comes_gets_408_and_does_not_hold_up_shutdown() {
     let (_, transfers, _) = stopped(&server);
     assert_eq!(transfers, 0);
 }
+
+/// Feature `debug-locks`: SIGUSR1 logs warden's hang report, as often as it
+/// is sent, and the server serves on; `--help` says so.
+#[cfg(all(unix, feature = "debug-locks"))]
+#[test]
+fn sigusr1_logs_the_lock_report_and_the_server_serves_on() {
+    let mut server = Process::spawn(&["--port", "0"], &[]);
+    let addr = server.addr;
+    for round in 1..=2 {
+        server.signal("USR1");
+        let start = Instant::now();
+        // The accept loop holds a permit of the named `connections`
+        // semaphore while it waits for the next client.
+        while server
+            .lines()
+            .iter()
+            .filter(|l| l.contains("SIGUSR1: warden:"))
+            .count()
+            < round
+            || !server.logged("Semaphore `connections`")
+        {
+            assert!(
+                start.elapsed() < PATIENCE,
+                "no report: {:?}",
+                server.lines()
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+    assert_eq!(http(addr, "POST", "/accounts", r#"{"balance": 5}"#).0, 201);
+    assert_eq!(http(addr, "POST", "/shutdown", "{}").0, 202);
+    let exit = server.wait();
+    assert_eq!(exit.code(), Some(0), "exit status {exit:?}");
+
+    let help = run(&["--help"], &[]);
+    let text = String::from_utf8_lossy(&help.stdout);
+    assert!(
+        text.contains("/debug/locks") && text.contains("kill -USR1"),
+        "{text}"
+    );
+}
