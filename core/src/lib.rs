@@ -96,8 +96,8 @@
 //!
 //! * **Cancel safe**: every wait (above).
 //! * **No waiter starves**: each primitive's *Fairness* section states its
-//!   policy ([`Lock`] lets a running task overtake a woken waiter once;
-//!   every other primitive serves its waiters strictly in order).
+//!   policy ([`Lock`] lets running tasks overtake a woken waiter at most
+//!   32 times; every other primitive serves its waiters strictly in order).
 //! * **Wakers may re-enter**: a waker is cloned, woken and dropped outside
 //!   every internal lock, so a waker that calls back into the primitive —
 //!   it owns a permit, or its `clone` sets the event — cannot deadlock it.

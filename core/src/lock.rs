@@ -55,22 +55,25 @@ use std::panic::Location;
 /// * Until it runs, a task that asks for the lock and finds it free — a
 ///   [`try_acquire`](Lock::try_acquire), an [`acquire`](Lock::acquire)
 ///   that has not queued yet or its blocking twin, typically the task that
-///   just released it — may take it first, **once**. The running task goes
-///   on instead of switching to the waiter: under contention that makes the
-///   lock several times faster (see the book's Performance appendix).
-/// * The release that ends that overtaking hands the lock directly to the
+///   just released it — may take it first, up to **32 times** in all. The
+///   running task goes on instead of switching to the waiter: under
+///   contention that makes the lock several times faster (see the book's
+///   Performance appendix, which shows how the bound was chosen); a woken
+///   waiter waits at most 32 critical sections longer than strict order
+///   would make it.
+/// * The release that ends the 32nd overtake hands the lock directly to the
 ///   first waiter, whether or not it has run yet: from then on every other
 ///   `acquire` waits and `try_acquire` fails until the waiter has had its
 ///   turn. The bound is kept where the overtaking happens, so it holds even
 ///   for a task that releases and re-acquires in a loop without ever
-///   yielding (it waits behind the waiter on its second lap), on any
-///   runtime.
+///   yielding (it waits behind the waiter on its 33rd lap), on any runtime.
 ///
 /// Python's `threading.Lock` promises no order at all; `asyncio.Lock`
 /// never lets a newcomer pass a waiter. warden keeps asyncio's order among
-/// the waiters and lets a running task overtake a woken one once, the trade
-/// Go's `sync.Mutex` and `async-lock` make too (they bound it by time,
-/// counted by the waiter when it runs; warden by count, at the release).
+/// the waiters and lets running tasks overtake a woken one a bounded number
+/// of times, the trade Go's `sync.Mutex` and `async-lock` make too (they
+/// bound it by time, counted by the waiter when it runs; warden by count,
+/// at the release).
 /// [`Semaphore`](crate::Semaphore) and [`RLock`](crate::RLock) are strictly
 /// first-come first-served.
 ///
@@ -485,6 +488,12 @@ impl<T: ?Sized> Lock<T> {
     pub fn __waiter_records(&self) -> usize {
         self.raw.waiter_records()
     }
+
+    /// The starvation bound: how often a woken waiter may be overtaken
+    /// before the lock is handed to it. For the tests of the bound.
+    #[cfg(any(feature = "__introspection", warden_model))]
+    #[doc(hidden)]
+    pub const __MAX_OVERTAKES: usize = crate::raw::lock::HAND_OFF_AFTER;
 }
 
 impl<T: Default> Default for Lock<T> {

@@ -249,9 +249,17 @@ fn a_newcomer_may_take_a_freed_lock_but_then_the_overtaken_waiter_is_handed_it()
     first.pending(); // `first` runs, finds it taken: overtaken once
     let mut late = Probe::new(lock.acquire());
     late.pending(); // a newcomer finding it held queues behind `first`
+    drop(barger); // frees the lock again and wakes `first` again
 
-    drop(barger);
-    assert_eq!(first.wakes(), 2);
+    // Up to the bound, running tasks may do the same; the release that
+    // ends the last overtake hands the lock over.
+    for overtake in 2..=OVERTAKES {
+        assert!(!lock.locked(), "free after overtake {} of {OVERTAKES}", overtake - 1);
+        let barger = lock.try_acquire().expect("within the bound");
+        first.pending(); // runs, finds it taken
+        drop(barger);
+    }
+    assert_eq!(first.wakes(), OVERTAKES + 1, "woken at each release");
     assert!(
         lock.locked(),
         "an overtaken waiter is handed the lock directly"
@@ -393,6 +401,22 @@ fn dropping_a_woken_waiter_passes_its_wake_up_to_the_next() {
     assert_eq!(*lock.try_acquire().unwrap(), 1);
 }
 
+/// Overtakes the woken `waiter` as often as the bound allows, letting it
+/// run (and find the lock taken) each time: every release but the last
+/// frees the lock and wakes it again; the last hands the lock to it.
+fn overtake_until_handed<T, F: Future>(lock: &Lock<T>, waiter: &mut Probe<F>) {
+    for overtake in 1..=OVERTAKES {
+        let barger = lock.try_acquire().expect("a woken waiter may be overtaken");
+        waiter.pending(); // runs, finds the lock taken
+        drop(barger);
+        assert_eq!(
+            lock.locked(),
+            overtake == OVERTAKES,
+            "handed over at overtake {OVERTAKES}, not {overtake}"
+        );
+    }
+}
+
 #[test]
 fn dropping_a_handed_over_waiter_passes_the_lock_to_the_next() {
     let lock = Lock::new(0);
@@ -402,10 +426,7 @@ fn dropping_a_handed_over_waiter_passes_the_lock_to_the_next() {
     a.pending();
     b.pending();
     drop(held);
-    let barger = lock.try_acquire().unwrap();
-    a.pending(); // overtaken: the next release is a hand-off
-    drop(barger);
-    assert!(lock.locked());
+    overtake_until_handed(&lock, &mut a);
     drop(a); // handed the lock, never polled again
     assert_eq!(b.wakes(), 1, "the lock moved on to b");
     assert!(!lock.locked(), "freed for b (b was never overtaken)");
@@ -430,10 +451,7 @@ fn dropping_the_last_waiter_frees_the_lock_whether_woken_or_handed_it() {
     let mut a = Probe::new(lock.acquire());
     a.pending();
     drop(held);
-    let barger = lock.try_acquire().unwrap();
-    a.pending();
-    drop(barger);
-    assert!(lock.locked(), "handed to a");
+    overtake_until_handed(&lock, &mut a);
     drop(a); // handed the lock
     assert!(!lock.locked());
     assert_eq!(lock.__waiter_records(), 0);
@@ -833,8 +851,8 @@ async fn threads_and_tasks_share_one_lock() {
 // ---------------------------------------------------------------------------
 
 /// How often the first waiter may be overtaken before the lock is handed to
-/// it (`Lock`'s Fairness: "once").
-const OVERTAKES: usize = 1;
+/// it (`Lock`'s Fairness: the bound, 32).
+const OVERTAKES: usize = Lock::<()>::__MAX_OVERTAKES;
 
 /// How a looping task takes the lock again after releasing it.
 #[derive(Clone, Copy, Debug)]
@@ -969,14 +987,18 @@ async fn a_looping_acquire_blocking_lets_the_waiter_in() {
 }
 
 #[test]
-fn the_release_after_an_overtake_hands_over_even_if_the_waiter_never_ran() {
+fn the_release_after_the_last_allowed_overtake_hands_over_even_if_the_waiter_never_ran() {
     let lock = Lock::new(());
     let held = lock.try_acquire().unwrap();
     let mut waiter = Probe::new(lock.acquire());
     waiter.pending();
     drop(held); // frees the lock and wakes `waiter`, which does not run yet
-    let barger = lock.try_acquire().expect("one overtake");
-    drop(barger); // ends the overtake: hands the lock to `waiter`
+    for overtake in 1..OVERTAKES {
+        drop(lock.try_acquire().expect("an overtake within the bound"));
+        assert!(!lock.locked(), "freed after overtake {overtake} of {OVERTAKES}");
+    }
+    let barger = lock.try_acquire().expect("the last overtake allowed");
+    drop(barger); // ends it: hands the lock to `waiter`
     assert!(lock.locked(), "handed over, never free");
     assert!(lock.try_acquire().is_none(), "try_acquire fails");
     let mut newcomer = Probe::new(lock.acquire());
@@ -998,7 +1020,10 @@ fn a_dropped_waiter_that_was_handed_the_lock_releases_it_and_the_count_starts_ov
     a.pending();
     b.pending();
     drop(held);
-    drop(lock.try_acquire().unwrap()); // overtakes `a` once: handed to it
+    for _ in 0..OVERTAKES {
+        drop(lock.try_acquire().unwrap()); // overtakes `a`; the last hands it over
+    }
+    assert!(lock.locked(), "handed to `a`");
     drop(a); // `a` gives up: its release frees the lock and wakes `b`
     assert!(!lock.locked());
     assert_eq!(b.wakes(), 1);
@@ -1009,11 +1034,13 @@ fn a_dropped_waiter_that_was_handed_the_lock_releases_it_and_the_count_starts_ov
     let mut c = Probe::new(lock.acquire());
     c.pending();
     drop(g);
-    drop(
-        lock.try_acquire()
-            .expect("one overtake of `c` is allowed again"),
-    );
-    assert!(lock.try_acquire().is_none(), "and only one");
+    for _ in 0..OVERTAKES {
+        drop(
+            lock.try_acquire()
+                .expect("the overtakes of `c` are allowed again"),
+        );
+    }
+    assert!(lock.try_acquire().is_none(), "and only as many as the bound");
     drop(c.ready());
     assert_eq!(lock.__waiter_records(), 0);
 }

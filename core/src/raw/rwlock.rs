@@ -28,9 +28,9 @@
 //!
 //! # Why not bounded barging, as `Lock`
 //!
-//! `Lock` lets a running task overtake a woken waiter once, which keeps a
-//! contended mutex out of the convoy where every acquire waits for a task
-//! switch. Here the numbers said it was not needed: in the read-mostly
+//! `Lock` lets running tasks overtake a woken waiter up to 32 times, which
+//! keeps a contended mutex out of the convoy where every acquire waits for
+//! a task switch. Here the numbers said it was not needed: in the read-mostly
 //! benchmarks (`rwlock_read_mostly/{2,8,64}`, one writer and N readers in
 //! tight loops on two workers, median of three runs) this strict FIFO
 //! lock took 0.61, 0.41 and 0.95 times the time of the fastest peer
