@@ -254,7 +254,11 @@ fn a_newcomer_may_take_a_freed_lock_but_then_the_overtaken_waiter_is_handed_it()
     // Up to the bound, running tasks may do the same; the release that
     // ends the last overtake hands the lock over.
     for overtake in 2..=OVERTAKES {
-        assert!(!lock.locked(), "free after overtake {} of {OVERTAKES}", overtake - 1);
+        assert!(
+            !lock.locked(),
+            "free after overtake {} of {OVERTAKES}",
+            overtake - 1
+        );
         let barger = lock.try_acquire().expect("within the bound");
         first.pending(); // runs, finds it taken
         drop(barger);
@@ -995,7 +999,10 @@ fn the_release_after_the_last_allowed_overtake_hands_over_even_if_the_waiter_nev
     drop(held); // frees the lock and wakes `waiter`, which does not run yet
     for overtake in 1..OVERTAKES {
         drop(lock.try_acquire().expect("an overtake within the bound"));
-        assert!(!lock.locked(), "freed after overtake {overtake} of {OVERTAKES}");
+        assert!(
+            !lock.locked(),
+            "freed after overtake {overtake} of {OVERTAKES}"
+        );
     }
     let barger = lock.try_acquire().expect("the last overtake allowed");
     drop(barger); // ends it: hands the lock to `waiter`
@@ -1040,7 +1047,10 @@ fn a_dropped_waiter_that_was_handed_the_lock_releases_it_and_the_count_starts_ov
                 .expect("the overtakes of `c` are allowed again"),
         );
     }
-    assert!(lock.try_acquire().is_none(), "and only as many as the bound");
+    assert!(
+        lock.try_acquire().is_none(),
+        "and only as many as the bound"
+    );
     drop(c.ready());
     assert_eq!(lock.__waiter_records(), 0);
 }
