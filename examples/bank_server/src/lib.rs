@@ -37,7 +37,7 @@
 //!
 //! With the cargo feature `debug-locks` (warden's `tracing` feature; off by
 //! default), `GET /debug/locks` (from loopback only) and the signal SIGUSR1
-//! print warden's hang report, [`warden::debug::dump()`]: which lock or
+//! print warden's hang report, `warden::debug::dump()`: which lock or
 //! semaphore is held, by which task, since when, acquired at which line,
 //! and who waits for it. warden's own warnings (a lock held past 100 ms, a
 //! lock-order inversion, a possible self-deadlock) then reach the log.
