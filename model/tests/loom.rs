@@ -202,9 +202,9 @@ model!(lock_overtaken_look_vs_fast_release, 3, || {
     assert!(poll_once(&mut waiter).is_pending());
     drop(held); // frees the lock and wakes `waiter`
     let barger = lock.clone().try_acquire_owned().expect("barging");
-    let wakes = WakeCount::new();
+    let woken = WakeCount::new();
     let looker = thread::spawn({
-        let waker = wakes.waker();
+        let waker = woken.waker();
         move || {
             let ready = waiter
                 .as_mut()
@@ -217,7 +217,7 @@ model!(lock_overtaken_look_vs_fast_release, 3, || {
     let (ready, mut waiter) = looker.join().unwrap();
     if !ready {
         assert!(
-            lock.locked() || wakes.get() > 0,
+            lock.locked() || woken.get() > 0,
             "an overtaken waiter is woken again or handed the lock, not left asleep"
         );
         assert!(poll_once(&mut waiter).is_ready());
