@@ -26,34 +26,18 @@ fn poll_once<T>(f: &mut BoxFuture<T>) -> Poll<T> {
     f.as_mut().poll(&mut Context::from_waker(Waker::noop()))
 }
 
-/// A waker that counts its wake-ups, read once the threads have joined.
+/// A waker that counts its wake-ups (std's atomic, read from outside the
+/// model once the threads have joined): `Waker::from(count.clone())`.
 #[allow(
     clippy::disallowed_types,
     reason = "observes the model from outside it, after a join"
 )]
-struct WakeCount(std::sync::Arc<std::sync::atomic::AtomicUsize>);
+#[derive(Default)]
+struct WakeCount(std::sync::atomic::AtomicUsize);
 
-#[allow(
-    clippy::disallowed_types,
-    reason = "observes the model from outside it, after a join"
-)]
-impl WakeCount {
-    fn new() -> WakeCount {
-        WakeCount(std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0)))
-    }
-
-    fn waker(&self) -> Waker {
-        struct Counter(std::sync::Arc<std::sync::atomic::AtomicUsize>);
-        impl std::task::Wake for Counter {
-            fn wake(self: std::sync::Arc<Self>) {
-                self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            }
-        }
-        Waker::from(std::sync::Arc::new(Counter(self.0.clone())))
-    }
-
-    fn get(&self) -> usize {
-        self.0.load(std::sync::atomic::Ordering::SeqCst)
+impl std::task::Wake for WakeCount {
+    fn wake(self: std::sync::Arc<Self>) {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     }
 }
 
@@ -202,9 +186,9 @@ model!(lock_overtaken_look_vs_fast_release, 3, || {
     assert!(poll_once(&mut waiter).is_pending());
     drop(held); // frees the lock and wakes `waiter`
     let barger = lock.clone().try_acquire_owned().expect("barging");
-    let woken = WakeCount::new();
+    let woken = std::sync::Arc::new(WakeCount::default());
     let looker = thread::spawn({
-        let waker = woken.waker();
+        let waker = Waker::from(woken.clone());
         move || {
             let ready = waiter
                 .as_mut()
@@ -217,7 +201,7 @@ model!(lock_overtaken_look_vs_fast_release, 3, || {
     let (ready, mut waiter) = looker.join().unwrap();
     if !ready {
         assert!(
-            lock.locked() || woken.get() > 0,
+            lock.locked() || woken.0.load(std::sync::atomic::Ordering::SeqCst) > 0,
             "an overtaken waiter is woken again or handed the lock, not left asleep"
         );
         assert!(poll_once(&mut waiter).is_ready());
